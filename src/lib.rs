@@ -1,0 +1,6 @@
+//! yibao: offline data governance and migration for China's medical insurance (医保) data.
+//!
+//! The library holds the domain: national code families ([`codes`]) and the code store
+//! ([`store`]). The `yibao` binary (`src/main.rs`, `src/cli.rs`, `src/cmd/`) is a thin layer over it.
+
+pub mod codes;
