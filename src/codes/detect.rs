@@ -26,10 +26,7 @@ pub enum Detection {
         reasons: Vec<Malformed>,
     },
     /// Nothing recognises it.
-    Unknown {
-        /// The code as given.
-        input: String,
-    },
+    Unknown,
 }
 
 impl Detection {
@@ -39,7 +36,7 @@ impl Detection {
             Detection::Unique { parsed } => vec![parsed.kind],
             Detection::Ambiguous { candidates } => candidates.iter().map(|p| p.kind).collect(),
             Detection::Malformed { reasons } => reasons.iter().map(|m| m.kind).collect(),
-            Detection::Unknown { .. } => Vec::new(),
+            Detection::Unknown => Vec::new(),
         }
     }
 }
@@ -67,9 +64,7 @@ pub fn detect_among(code: &str, kinds: &[Kind]) -> Detection {
         parsed.retain(Parsed::is_well_formed);
     }
     match parsed.len() {
-        0 if malformed.is_empty() => Detection::Unknown {
-            input: code.to_string(),
-        },
+        0 if malformed.is_empty() => Detection::Unknown,
         0 => Detection::Malformed { reasons: malformed },
         1 => Detection::Unique {
             parsed: parsed.remove(0),

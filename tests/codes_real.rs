@@ -1,0 +1,419 @@
+//! Every real code in `../shared/` through the family parsers: the national lists must parse
+//! well-formed, the defects of a real DRG problem-case file must be flagged or rejected with the
+//! right reason, and the crosswalks' record-side codes are counted by outcome. The figures are
+//! hard-coded from the files (see docs/CODE-STRUCTURES.md) so a parser change that moves one
+//! code fails here. When `../shared/` is absent (a bare checkout) each test says so and passes.
+
+// Tests may unwrap, and the breakdowns are printed on purpose (`cargo test -- --nocapture`).
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use yibao::codes::{detect, Detection, Family, Kind, Malformed, Parsed};
+
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared");
+
+fn shared(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(SHARED).join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        println!("skipping: {} is not there", path.display());
+        None
+    }
+}
+
+/// The rows of a TSV file with a header row, as header -> column index and cells.
+fn tsv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split('\t')
+        .map(String::from)
+        .collect();
+    let rows = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+fn column(header: &[String], name: &str) -> usize {
+    header.iter().position(|h| h == name).unwrap()
+}
+
+/// Every `*.tsv` of a directory under `shared/`, sorted.
+fn tsv_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tsv"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Parse every code of a national list; all must be well-formed. Returns the count per form.
+fn national(dir: &str, family: Family) -> Option<BTreeMap<&'static str, usize>> {
+    let dir = shared(dir)?;
+    let mut forms = BTreeMap::new();
+    for file in tsv_files(&dir) {
+        let (header, rows) = tsv(&file);
+        let code = column(&header, "code");
+        for row in rows {
+            match family.parse(&row[code]) {
+                Ok(p) if p.is_well_formed() => *forms.entry(p.form).or_insert(0) += 1,
+                other => panic!("{}: {} -> {other:?}", file.display(), row[code]),
+            }
+            // No other kind claims a national code.
+            match detect(&row[code]) {
+                Detection::Unique { parsed } if parsed.kind == family.kind() => {}
+                other => panic!("{} detected as {:?}", row[code], other.kinds()),
+            }
+        }
+    }
+    println!("{family}: {forms:#?}");
+    Some(forms)
+}
+
+#[test]
+fn national_diagnosis_list_parses_well_formed() {
+    let Some(forms) = national("national-codes/diagnoses", Family::Diagnosis) else {
+        return;
+    };
+    assert_eq!(forms.values().sum::<usize>(), 33_304);
+    let expected = [
+        ("11-char (扩展码)", 11_101),
+        ("11-char (扩展码) + asterisk", 564),
+        ("7-char (细目)", 21_025),
+        ("7-char (细目) + asterisk", 614),
+    ];
+    assert_eq!(forms.into_iter().collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn national_procedure_list_parses_well_formed() {
+    let Some(forms) = national("national-codes/procedures", Family::Procedure) else {
+        return;
+    };
+    assert_eq!(forms.values().sum::<usize>(), 13_686);
+    let expected = [
+        ("11-char (1-digit 医保版细目 + 4-digit 扩展码)", 2),
+        ("11-char (扩展码)", 4_566),
+        ("7-char", 8_907),
+        ("8-char (中医 17.9)", 211),
+    ];
+    assert_eq!(forms.into_iter().collect::<Vec<_>>(), expected);
+}
+
+/// The outcome of one cell, as a category name a count can be kept under.
+fn category(result: &Result<Parsed, Malformed>) -> String {
+    match result {
+        Ok(p) if p.is_well_formed() => "clean".to_string(),
+        Ok(p) => {
+            let codes: Vec<&str> = p.flags.iter().map(|f| f.code).collect();
+            format!("flagged: {}", codes.join("+"))
+        }
+        Err(m) => {
+            let r = m.reason.as_str();
+            let why = [
+                ("Excel float", "Excel float"),
+                ("short form", "short form"),
+                ("non-standard suffix", "non-standard suffix"),
+                ("morphology", "morphology code glued on"),
+                ("without the `+` and `*`", "asterisk glued on"),
+                ("closing `*`", "asterisk without `*`"),
+                ("carries a 细目", "asterisk with 细目"),
+                ("扩展码 on the short base", "extension on short base"),
+                ("3 characters after the dot", "7-char code missing a digit"),
+                ("bare 类目", "bare category"),
+                ("`.` after the 类目 is missing", "dot missing"),
+                ("细目 must be 2 digits", "incomplete 细目"),
+                ("does not have the shape", "not the family's shape"),
+            ]
+            .iter()
+            .find(|(needle, _)| r.contains(needle))
+            .map_or("other", |(_, name)| name);
+            format!("rejected: {why}")
+        }
+    }
+}
+
+#[test]
+fn drg_problem_cases_are_flagged_or_rejected_with_the_right_reason() {
+    let Some(path) = shared("reference/drg_problem_cases_deidentified.tsv") else {
+        return;
+    };
+    let (header, rows) = tsv(&path);
+    assert_eq!(header.len(), 34);
+    let mut seen: BTreeMap<(Family, String), usize> = BTreeMap::new();
+    for row in &rows {
+        assert_eq!(row.len(), 34);
+        for (i, h) in header.iter().enumerate() {
+            let family = if h.contains("诊断") {
+                Family::Diagnosis
+            } else if h.contains("手术") {
+                Family::Procedure
+            } else {
+                continue;
+            };
+            let cell = row[i].as_str();
+            if cell.is_empty() {
+                continue;
+            }
+            let result = family.parse(cell);
+            check_reason(cell, &result);
+            *seen.entry((family, category(&result))).or_insert(0) += 1;
+        }
+    }
+    println!("{seen:#?}");
+    let expected: Vec<((Family, String), usize)> = vec![
+        ((Family::Diagnosis, "clean".into()), 1_465),
+        ((Family::Diagnosis, "flagged: lower-case".into()), 205),
+        ((Family::Procedure, "clean".into()), 649),
+        ((Family::Procedure, "flagged: lower-case".into()), 2),
+        ((Family::Procedure, "rejected: Excel float".into()), 537),
+        ((Family::Procedure, "rejected: short form".into()), 98),
+    ];
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), expected);
+}
+
+/// The reason is the right one for the defect the cell visibly has.
+fn check_reason(cell: &str, result: &Result<Parsed, Malformed>) {
+    let has_lower = cell
+        .chars()
+        .enumerate()
+        .any(|(i, c)| c.is_ascii_lowercase() && !(c == 'x' && i > 0));
+    let numeric_tail = cell.split_once('.').is_some_and(|(_, f)| f.len() > 5);
+    match result {
+        Ok(p) => {
+            assert_eq!(
+                p.flags.iter().any(|f| f.code == "lower-case"),
+                has_lower,
+                "{cell}"
+            );
+            assert_eq!(p.canonical, p.canonical.trim());
+        }
+        Err(m)
+            if numeric_tail
+                || cell.contains('E')
+                || cell.starts_with(|c: char| c.is_ascii_digit()) && cell.find('.') == Some(1) =>
+        {
+            assert!(m.reason.starts_with("Excel float"), "{cell}: {}", m.reason);
+            let suggestion = m.suggestion.as_deref().unwrap();
+            let value: f64 = cell.parse().unwrap();
+            let back: f64 = suggestion.parse().unwrap();
+            assert!((value - back).abs() < 5e-5, "{cell} -> {suggestion}");
+            assert!(Family::Procedure
+                .parse(suggestion)
+                .is_ok_and(|p| p.is_well_formed()));
+        }
+        Err(m) => {
+            assert!(m.reason.contains("short form"), "{cell}: {}", m.reason);
+            assert_eq!(m.suggestion.as_deref(), Some(format!("{cell}00").as_str()));
+        }
+    }
+}
+
+#[test]
+fn drg_problem_cases_known_pairs() {
+    for (cell, suggestion) in [
+        ("93.351699999999994", "93.3517"),
+        ("3.3100999999999998", "03.3101"),
+        ("44.140099999999897", "44.1401"),
+        ("9.01E-2", "00.0901"),
+        ("17.911000000000001", "17.91100"),
+    ] {
+        let m = Family::Procedure.parse(cell).unwrap_err();
+        assert!(m.reason.starts_with("Excel float"));
+        assert_eq!(m.suggestion.as_deref(), Some(suggestion), "{cell}");
+    }
+    let p = Family::Procedure.parse("17.912a0").unwrap();
+    assert_eq!(p.canonical, "17.912A0");
+    assert_eq!(p.flags[0].code, "lower-case");
+    let p = Family::Diagnosis.parse("k40.900x003").unwrap();
+    assert_eq!(p.canonical, "K40.900x003");
+    let m = Family::Procedure.parse("99.92").unwrap_err();
+    assert!(m.reason.contains("short form"));
+}
+
+/// Parse one crosswalk column; returns the count per category.
+fn crosswalk(rel: &str, col: &str, family: Family) -> Option<BTreeMap<String, usize>> {
+    let path = shared(rel)?;
+    let (header, rows) = tsv(&path);
+    let c = column(&header, col);
+    let mut seen = BTreeMap::new();
+    for row in rows {
+        *seen.entry(category(&family.parse(&row[c]))).or_insert(0) += 1;
+    }
+    println!("{rel} {col}: {seen:#?}");
+    Some(seen)
+}
+
+#[test]
+fn crosswalk_record_codes_by_outcome() {
+    let diag = "national-codes/crosswalks/diagnoses-record-to-grouper-chs-drg-1.1.tsv";
+    let proc = "national-codes/crosswalks/procedures-record-to-grouper-chs-drg-1.1.tsv";
+    let Some(d) = crosswalk(diag, "source_code", Family::Diagnosis) else {
+        return;
+    };
+    let expected: Vec<(String, usize)> = vec![
+        ("clean".into(), 35_572),
+        ("rejected: asterisk glued on".into(), 2),
+        ("rejected: asterisk with 细目".into(), 1),
+        ("rejected: asterisk without `*`".into(), 2),
+        ("rejected: morphology code glued on".into(), 14),
+    ];
+    assert_eq!(d.into_iter().collect::<Vec<_>>(), expected);
+    let Some(p) = crosswalk(proc, "source_code", Family::Procedure) else {
+        return;
+    };
+    let expected: Vec<(String, usize)> = vec![
+        ("clean".into(), 13_652),
+        ("rejected: extension on short base".into(), 2),
+    ];
+    assert_eq!(p.into_iter().collect::<Vec<_>>(), expected);
+    // The grouper side is the national list's vocabulary: all of it parses.
+    for (rel, family) in [(diag, Family::Diagnosis), (proc, Family::Procedure)] {
+        let t = crosswalk(rel, "target_code", family).unwrap();
+        assert_eq!(t.keys().collect::<Vec<_>>(), ["clean"], "{rel}");
+    }
+}
+
+#[test]
+fn local_chronic_disease_codes_are_told_apart() {
+    let Some(path) = shared("reference/local_chronic_disease_list.tsv") else {
+        return;
+    };
+    let (header, rows) = tsv(&path);
+    let c = column(&header, "疾病编码");
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for row in rows {
+        let result = Family::Diagnosis.parse(&row[c]);
+        let name = match &result {
+            Err(m) if m.reason.contains("门诊慢特病") => {
+                "rejected: local 门诊慢特病 code".to_string()
+            }
+            other => category(other),
+        };
+        *seen.entry(name).or_insert(0) += 1;
+    }
+    println!("local chronic-disease list: {seen:#?}");
+    // 31 local codes (Z001 恶性肿瘤放化疗 …) are told apart from ICD; the rest of the list mixes
+    // real codes with categories (`E10`), ranges (`C00-C75`) and dot-less codes (`M00201`).
+    let expected: Vec<(String, usize)> = vec![
+        ("clean".into(), 30),
+        ("flagged: upper-case-x".into(), 1),
+        ("rejected: bare category".into(), 13),
+        ("rejected: dot missing".into(), 2),
+        ("rejected: incomplete 细目".into(), 1),
+        ("rejected: local 门诊慢特病 code".into(), 31),
+        ("rejected: not the family's shape".into(), 4),
+    ];
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), expected);
+}
+
+/// Each example code of the domain docs is detected as exactly its kind.
+#[test]
+fn detection_is_unique_for_the_example_codes() {
+    let cases = [
+        ("A01.000", Kind::Diagnosis),
+        ("A00.000x001", Kind::Diagnosis),
+        ("R18.x00", Kind::Diagnosis),
+        ("I10.x00x032", Kind::Diagnosis),
+        ("K72.900x003+G94.3*", Kind::Diagnosis),
+        ("A01.002+G01*", Kind::Diagnosis),
+        ("k40.900x003", Kind::Diagnosis),
+        ("00.0100", Kind::Procedure),
+        ("56.0x03", Kind::Procedure),
+        ("85.5300x001", Kind::Procedure),
+        ("56.0x00x006", Kind::Procedure),
+        ("17.91100", Kind::Procedure),
+        ("17.912A0", Kind::Procedure),
+        ("86.700x0013", Kind::Procedure),
+        ("001102000010000", Kind::Service),
+        ("001102000010000-110200001", Kind::Service),
+        ("XA01ABD075A002010100483", Kind::Drug),
+        ("XJ01CAA040A001010102699", Kind::Drug),
+        ("C0301010010000100001", Kind::Consumable),
+        ("H43010001001", Kind::Institution),
+        ("P33052200672", Kind::Pharmacy),
+        ("D371072007682", Kind::Doctor),
+        ("N371003004401", Kind::Nurse),
+        ("320900", Kind::AdminArea),
+        ("11010519491231002X", Kind::ResidentId),
+        ("440524188001010014", Kind::ResidentId),
+        ("91350200776049653A", Kind::CreditCode),
+        ("913502000728319549", Kind::CreditCode),
+        ("91440101MA5CJQ4N59", Kind::CreditCode),
+        ("86900483000019", Kind::DrugStandardCode),
+        ("国药准字H20067255", Kind::ApprovalNumber),
+        ("国药准字HJ20171237", Kind::ApprovalNumber),
+        ("国械注准20213030647", Kind::DeviceRegistration),
+    ];
+    for (code, kind) in cases {
+        match detect(code) {
+            Detection::Unique { parsed } => assert_eq!(parsed.kind, kind, "{code}"),
+            other => panic!("{code}: {other:?}"),
+        }
+    }
+}
+
+/// A defective code names only the kinds it resembles.
+#[test]
+fn detection_of_defective_codes_names_only_their_kind() {
+    let cases = [
+        ("Z014", Kind::Diagnosis),
+        ("93.351699999999994", Kind::Procedure),
+        ("57.94", Kind::Procedure),
+        ("60011020000100000000", Kind::Service),
+        ("X-J01CA-A040-A006", Kind::Drug),
+        ("XB06ACL388B0", Kind::Drug),
+        ("XJ01CAA04501010113", Kind::Drug),
+        ("C03010100100001", Kind::Consumable),
+        ("D37107200768", Kind::Doctor),
+        ("990100", Kind::AdminArea),
+        ("86904495000166；86904495000173", Kind::DrugStandardCode),
+        ("86900483000018", Kind::DrugStandardCode),
+        ("H20067255", Kind::ApprovalNumber),
+    ];
+    for (code, kind) in cases {
+        match detect(code) {
+            Detection::Malformed { reasons } => {
+                let kinds: Vec<Kind> = reasons.iter().map(|m| m.kind).collect();
+                assert_eq!(kinds, [kind], "{code}: {reasons:?}");
+            }
+            other => panic!("{code}: {other:?}"),
+        }
+    }
+    // A bad check character on an ID leaves the credit-code reading, which fails too.
+    match detect("91350203M0001QAY9B") {
+        Detection::Malformed { reasons } => {
+            assert_eq!(
+                reasons.iter().map(|m| m.kind).collect::<Vec<_>>(),
+                [Kind::CreditCode]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// An all-digit 18-character string passing both check characters is both an ID and a credit code.
+#[test]
+fn digits_passing_both_checks_are_ambiguous() {
+    match detect("110105197001010054") {
+        Detection::Ambiguous { candidates } => {
+            let kinds: Vec<Kind> = candidates.iter().map(|p| p.kind).collect();
+            assert_eq!(kinds, [Kind::ResidentId, Kind::CreditCode]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The first valid ID of legacy-data.md fails the GB 32100 check: unique.
+    assert!(matches!(
+        detect("440524188001010014"),
+        Detection::Unique { .. }
+    ));
+}
