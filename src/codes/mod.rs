@@ -5,13 +5,17 @@
 //! segment's meaning is carried in [`Certainty`] so `codes explain` never invents a meaning.
 
 pub mod checkdigit;
+mod clean;
 pub mod consumable;
 pub mod detect;
 pub mod diagnosis;
 pub mod drug;
+pub mod headers;
 pub mod ident;
 pub mod procedure;
 pub mod service;
+pub mod table;
+mod table_excel;
 
 use std::fmt;
 use std::ops::Range;
@@ -120,9 +124,8 @@ impl FromStr for Family {
             "procedure" | "procedures" | "icd9" | "icd-9-cm-3" | "手术" | "手术操作" => {
                 Family::Procedure
             }
-            "service" | "services" | "service-item" | "service-items" | "医疗服务项目" | "服务项目" => {
-                Family::Service
-            }
+            "service" | "services" | "service-item" | "service-items" | "医疗服务项目"
+            | "服务项目" => Family::Service,
             "drug" | "drugs" | "药品" => Family::Drug,
             "consumable" | "consumables" | "耗材" | "医用耗材" => Family::Consumable,
             _ => return Err(UnknownFamily(s.to_string())),
@@ -269,7 +272,11 @@ impl Kind {
             Err(Malformed::new(
                 self,
                 code,
-                format!("does not have the shape of a {} ({})", self.as_str(), self.title_zh()),
+                format!(
+                    "does not have the shape of a {} ({})",
+                    self.as_str(),
+                    self.title_zh()
+                ),
             ))
         })
     }

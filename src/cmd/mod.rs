@@ -1,0 +1,117 @@
+//! One thin file per command: each turns parsed arguments into calls on the library and prints
+//! the result. This file dispatches, and holds what every command shares: the global options,
+//! stdout that treats a closed pipe as success, and the exit-code policy of PRODUCT.md.
+
+mod codes_diff;
+mod codes_explain;
+mod codes_import;
+mod init;
+mod planned;
+mod profile;
+mod samples;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+use crate::cli::{Cli, CodesCommand, Command, GlobalArgs, SamplesCommand};
+
+/// What every command knows besides its own arguments.
+pub struct Ctx {
+    /// The workspace folder.
+    pub workspace: PathBuf,
+    /// `--json`.
+    pub json: bool,
+    /// `-q`.
+    pub quiet: bool,
+    /// `-v` count.
+    #[allow(dead_code)]
+    pub verbose: u8,
+}
+
+impl From<&GlobalArgs> for Ctx {
+    fn from(g: &GlobalArgs) -> Self {
+        Ctx {
+            workspace: g.workspace.clone(),
+            json: g.json,
+            quiet: g.quiet,
+            verbose: g.verbose,
+        }
+    }
+}
+
+/// Run the command the user asked for.
+pub fn run(cli: Cli) -> miette::Result<ExitCode> {
+    let ctx = Ctx::from(&cli.global);
+    match cli.command {
+        Command::Codes(CodesCommand::Import(args)) => codes_import::run(&ctx, args),
+        Command::Codes(CodesCommand::Explain(args)) => codes_explain::run(&ctx, args),
+        Command::Codes(CodesCommand::Diff(args)) => codes_diff::run(&ctx, args),
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Profile(args) => profile::run(&ctx, args),
+        Command::Map(_) => planned::run("map", 4),
+        Command::Check(_) => planned::run("check", 5),
+        Command::Rules(_) => planned::run("rules", 5),
+        Command::Batch(_) => planned::run("batch", 6),
+        Command::Run(_) => planned::run("run", 7),
+        Command::Report(_) => planned::run("report", 7),
+        Command::Samples(SamplesCommand::Generate(args)) => samples::run(&ctx, args),
+    }
+}
+
+/// stdout was closed by the reader (`yibao ... | head`): not a failure.
+#[derive(Debug, Error, Diagnostic)]
+#[error("broken pipe")]
+pub struct BrokenPipe;
+
+/// An I/O failure writing results.
+#[derive(Debug, Error, Diagnostic)]
+#[error("cannot write to standard output")]
+#[diagnostic(code(yibao::io::stdout))]
+struct StdoutFailed(#[source] std::io::Error);
+
+/// Write text to stdout; a closed pipe ends the command successfully.
+pub fn print(text: &str) -> miette::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                miette::Report::new(BrokenPipe)
+            } else {
+                miette::Report::new(StdoutFailed(e))
+            }
+        })
+}
+
+/// Print a value as pretty JSON followed by a newline.
+pub fn print_json<T: serde::Serialize>(value: &T) -> miette::Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| miette::miette!(code = "yibao::internal::json", "cannot render JSON: {e}"))?;
+    print(&(text + "\n"))
+}
+
+/// The exit code for a failure: 3 for internal and I/O failures (diagnostic codes under
+/// `yibao::io` or `yibao::internal`, or no code at all: nothing anticipated it), 2 for bad input
+/// or configuration (every other diagnostic code).
+pub fn exit_code_of(report: &miette::Report) -> u8 {
+    match report.code().map(|c| c.to_string()) {
+        Some(code) if code.starts_with("yibao::io") || code.starts_with("yibao::internal") => 3,
+        Some(_) => 2,
+        None => 3,
+    }
+}
+
+/// Parse a family name as given on the command line into a diagnostic on failure.
+pub fn family_arg(name: &str) -> miette::Result<yibao::codes::Family> {
+    name.parse().map_err(|e: yibao::codes::UnknownFamily| {
+        miette::miette!(
+            code = "yibao::codes::unknown_family",
+            help = "families: diagnosis (诊断), procedure (手术操作), service (医疗服务项目), drug (药品), consumable (耗材)",
+            "{e}"
+        )
+    })
+}
