@@ -4,3 +4,8 @@
 //! ([`store`]). The `yibao` binary (`src/main.rs`, `src/cli.rs`, `src/cmd/`) is a thin layer over it.
 
 pub mod codes;
+pub mod profile;
+pub mod samples;
+pub mod source;
+pub mod store;
+pub mod workspace;
