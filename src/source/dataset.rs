@@ -123,7 +123,13 @@ pub fn read_dataset(
             .map(|(s, f)| (s.as_str(), f.as_str()))
             .unzip();
         frames.push(read.frame.rename(old, new, true));
-        reports.push(read.report);
+        let mut report = read.report;
+        // Blank counts follow the frame's column names (national fields where mapped).
+        report.blanks = std::mem::take(&mut report.blanks)
+            .into_iter()
+            .map(|(k, v)| (ds.columns.get(&k).cloned().unwrap_or(k), v))
+            .collect();
+        reports.push(report);
     }
     let frame = stack(frames, &files)?;
     Ok(DatasetRead {
