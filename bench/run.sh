@@ -13,8 +13,13 @@ STAGES=${STAGES:-"import generate profile"}
 OUT=bench/out
 mkdir -p "$OUT" bench/data
 
-cargo build --release --locked --quiet
-BIN=$PWD/target/release/yibao
+# YIBAO_BIN: use an already built binary (skips the ~15-minute release build).
+if [ -n "${YIBAO_BIN:-}" ]; then
+  BIN=$YIBAO_BIN
+else
+  cargo build --release --locked --quiet
+  BIN=$PWD/target/release/yibao
+fi
 if ! python3 -c "import duckdb" 2>/dev/null; then
   pip install --quiet duckdb
 fi

@@ -26,8 +26,16 @@ pub fn run(ctx: &Ctx, args: ProfileArgs) -> miette::Result<ExitCode> {
     let dataset = ws
         .as_ref()
         .and_then(|w| w.dataset(&args.target).map(|d| (w, d)));
+    let started = std::time::Instant::now();
+    let verbose = ctx.verbose > 0;
+    let phase = |what: &str| {
+        if verbose {
+            eprintln!("[{:>7.2}s] {what}", started.elapsed().as_secs_f64());
+        }
+    };
     let result = if let Some((ws, ds)) = dataset {
         let read = read_dataset(ws, ds, progress)?;
+        phase("read");
         bar.set_message("profiling");
         let blanks = merged_blanks(&read.files);
         let p = profile(
@@ -85,6 +93,7 @@ pub fn run(ctx: &Ctx, args: ProfileArgs) -> miette::Result<ExitCode> {
             &blanks,
         )?
     };
+    phase("profiled");
     bar.finish_and_clear();
     if ctx.json {
         print_json(&result)?;

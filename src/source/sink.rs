@@ -107,6 +107,10 @@ pub enum ColumnRole {
     Date(bool),
 }
 
+fn builder(name: &str) -> StringChunkedBuilder {
+    StringChunkedBuilder::new(name.into(), CHUNK_ROWS)
+}
+
 /// Writes normalised rows to a Parquet file in chunks.
 pub struct Sink {
     path: PathBuf,
@@ -114,10 +118,11 @@ pub struct Sink {
     origin: String,
     names: Vec<String>,
     roles: Vec<ColumnRole>,
-    columns: Vec<Vec<Option<String>>>,
+    /// Builders append values without a String per cell: legacy files are mostly clean text.
+    columns: Vec<StringChunkedBuilder>,
     rows: Vec<u64>,
-    defect: Vec<Option<String>>,
-    raw: Vec<Option<String>>,
+    defect: StringChunkedBuilder,
+    raw: StringChunkedBuilder,
     writer: Option<polars::io::parquet::write::BatchedWriter<File>>,
     written: u64,
     /// Per column: values that were only spaces or a placeholder.
@@ -162,15 +167,16 @@ impl Sink {
             .batched(&schema)
             .map_err(|e| ReadError::polars(path, e))?;
         let width = names.len();
+        let columns = names.iter().map(|n| builder(n)).collect();
         Ok(Sink {
             path: path.to_path_buf(),
             origin,
             names,
             roles,
-            columns: vec![Vec::with_capacity(CHUNK_ROWS); width],
+            columns,
             rows: Vec::with_capacity(CHUNK_ROWS),
-            defect: Vec::with_capacity(CHUNK_ROWS),
-            raw: Vec::with_capacity(CHUNK_ROWS),
+            defect: builder("_defect"),
+            raw: builder("_raw"),
             writer: Some(writer),
             written: 0,
             blanks: vec![0; width],
@@ -205,11 +211,11 @@ impl Sink {
             if value.is_none() && !cell.is_empty() {
                 self.blanks[n] += 1;
             }
-            let mut value = value.map(|v| v.into_owned());
+            let mut value = value;
             if let (ColumnRole::Date(with_time), Some(v)) = (self.roles[n], value.as_deref()) {
                 match iso_date(v, with_time) {
                     Some(iso) if iso != v => {
-                        value = Some(iso);
+                        value = Some(std::borrow::Cow::Owned(iso));
                         changes |= Changes::DATE;
                     }
                     Some(_) => {}
@@ -235,7 +241,7 @@ impl Sink {
                 raw.get_or_insert_with(Default::default)
                     .insert(name.clone(), serde_json::Value::String(cell.to_string()));
             }
-            self.columns[n].push(value);
+            self.columns[n].append_option(value);
             n += 1;
         }
         let mut defect = defect;
@@ -249,7 +255,7 @@ impl Sink {
                 None => note,
             });
             for column in self.columns.iter_mut().skip(n.min(width)) {
-                column.push(None);
+                column.append_null();
             }
             if !extras.is_empty() {
                 raw.get_or_insert_with(Default::default).insert(
@@ -261,9 +267,9 @@ impl Sink {
             }
         }
         self.rows.push(row);
-        self.defect.push(defect);
+        self.defect.append_option(defect);
         self.raw
-            .push(raw.map(|m| serde_json::Value::Object(m).to_string()));
+            .append_option(raw.map(|m| serde_json::Value::Object(m).to_string()));
         if self.rows.len() >= CHUNK_ROWS {
             self.flush()?;
         }
@@ -277,14 +283,19 @@ impl Sink {
         let height = self.rows.len();
         let mut cols: Vec<Column> = Vec::with_capacity(self.names.len() + 3);
         cols.push(Column::new("_row".into(), std::mem::take(&mut self.rows)));
-        for (name, values) in self.names.iter().zip(self.columns.iter_mut()) {
-            cols.push(Column::new(name.as_str().into(), std::mem::take(values)));
+        for (name, b) in self.names.iter().zip(self.columns.iter_mut()) {
+            cols.push(std::mem::replace(b, builder(name)).finish().into_column());
         }
-        cols.push(Column::new(
-            "_defect".into(),
-            std::mem::take(&mut self.defect),
-        ));
-        cols.push(Column::new("_raw".into(), std::mem::take(&mut self.raw)));
+        cols.push(
+            std::mem::replace(&mut self.defect, builder("_defect"))
+                .finish()
+                .into_column(),
+        );
+        cols.push(
+            std::mem::replace(&mut self.raw, builder("_raw"))
+                .finish()
+                .into_column(),
+        );
         let df = DataFrame::new(height, cols).map_err(|e| ReadError::polars(&self.path, e))?;
         if let Some(w) = self.writer.as_mut() {
             w.write_batch(&df)
