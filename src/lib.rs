@@ -4,6 +4,7 @@
 //! ([`store`]). The `yibao` binary (`src/main.rs`, `src/cli.rs`, `src/cmd/`) is a thin layer over it.
 
 pub mod codes;
+pub mod mapping;
 pub mod profile;
 pub mod samples;
 pub mod source;

@@ -22,15 +22,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Diagnostics go to stderr, rendered for a person; no hyperlinks so logs stay plain.
+/// Diagnostics go to stderr, rendered for a person; no hyperlinks so logs stay plain, and no
+/// wrapping when stderr is not a terminal, so each message stays on one line for grep.
 fn install_miette_hook() {
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
     // A hook can only be set once; a second attempt failing changes nothing, so it is ignored.
-    let _ = miette::set_hook(Box::new(|_| {
-        Box::new(
-            miette::MietteHandlerOpts::new()
-                .terminal_links(false)
-                .context_lines(2)
-                .build(),
-        )
+    let _ = miette::set_hook(Box::new(move |_| {
+        let opts = miette::MietteHandlerOpts::new()
+            .terminal_links(false)
+            .context_lines(2);
+        Box::new(if terminal { opts } else { opts.width(1000) }.build())
     }));
 }

@@ -6,6 +6,7 @@ mod codes_diff;
 mod codes_explain;
 mod codes_import;
 mod init;
+mod map_coverage;
 mod planned;
 mod profile;
 mod samples;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 use miette::Diagnostic;
 use thiserror::Error;
 
-use crate::cli::{Cli, CodesCommand, Command, GlobalArgs, SamplesCommand};
+use crate::cli::{Cli, CodesCommand, Command, GlobalArgs, MapCommand, SamplesCommand};
 
 /// What every command knows besides its own arguments.
 pub struct Ctx {
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Codes(CodesCommand::Diff(args)) => codes_diff::run(&ctx, args),
         Command::Init(args) => init::run(&ctx, args),
         Command::Profile(args) => profile::run(&ctx, args),
+        Command::Map(MapCommand::Coverage) => map_coverage::run(&ctx),
         Command::Map(_) => planned::run("map", 4),
         Command::Check(_) => planned::run("check", 5),
         Command::Rules(_) => planned::run("rules", 5),

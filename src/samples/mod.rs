@@ -314,6 +314,7 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
     }
     let bytes = setl.finish()? + fee.finish()? + truth.finish()?;
     write_config(&opts.out)?;
+    write_crosswalks(&opts.out)?;
     Ok(Summary {
         out: opts.out.clone(),
         settlements: setl_rows,
@@ -325,6 +326,38 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
             .collect(),
         bytes,
     })
+}
+
+/// Catalog items the generated crosswalks leave unmapped, so coverage has something to find.
+pub const UNMAPPED: &[&str] = &["A9400091IJ00", "F0086", "C0005"];
+
+/// The area's crosswalks: every catalog item but [`UNMAPPED`], approved.
+fn write_crosswalks(out: &Path) -> Result<(), GenerateError> {
+    let dir = out.join("mappings").join("320900");
+    std::fs::create_dir_all(&dir).map_err(|source| GenerateError {
+        path: dir.clone(),
+        source,
+    })?;
+    for (family, prefix) in [
+        ("drug", ['A', 'Z']),
+        ("service", ['F', 'F']),
+        ("consumable", ['C', 'C']),
+    ] {
+        let mut text = String::from("local_code,local_name,national_code,national_name,relation,condition,valid_from,valid_to,status,reviewer,reviewed_at,note\n");
+        for item in ITEMS
+            .iter()
+            .filter(|i| i.local_code.starts_with(prefix) && !UNMAPPED.contains(&i.local_code))
+        {
+            let _ = writeln!(
+                text,
+                "{},{},{},{},1:1,,,,approved,generator,2024-01-01,",
+                item.local_code, item.name, item.national, item.name
+            );
+        }
+        let path = dir.join(format!("{family}.csv"));
+        std::fs::write(&path, text).map_err(|source| GenerateError { path, source })?;
+    }
+    Ok(())
 }
 
 fn money(cents: i64) -> String {
@@ -391,4 +424,7 @@ key = ["feedetl_sn"]
 "开单科室编码" = "bilg_dept_codg"
 "开单医生编码" = "bilg_dr_codg"
 "定点机构编码" = "fixmedins_code"
+
+[datasets.codes]
+medins_list_codg = "catalog"
 "#;

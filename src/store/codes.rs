@@ -302,3 +302,54 @@ impl Store {
         }
     }
 }
+
+impl Store {
+    /// Every code of a loaded version with whether the table marks it retired.
+    pub fn code_statuses(
+        &self,
+        family: Family,
+        version: &str,
+    ) -> Result<std::collections::HashMap<String, bool>, StoreError> {
+        let id = self.set_id(family, version)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT code, retired FROM codes WHERE set_id = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))
+            .and_then(|rows| rows.collect::<Result<std::collections::HashMap<_, _>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// The version to use for a family: the pinned one when given, else the latest loaded.
+    pub fn version_for(
+        &self,
+        family: Family,
+        pinned: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(v) = pinned {
+            self.set_id(family, v)?;
+            return Ok(Some(v.to_string()));
+        }
+        Ok(self.code_sets(family)?.pop().map(|s| s.version))
+    }
+
+    /// Every code of a version with its name and the table's other columns.
+    pub fn codes_of(
+        &self,
+        family: Family,
+        version: &str,
+    ) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
+        let id = self.set_id(family, version)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT code, name, attrs FROM codes WHERE set_id = ?1 AND retired = 0 ORDER BY code")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+}

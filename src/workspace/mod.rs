@@ -167,6 +167,50 @@ pub struct Dataset {
     pub key: Vec<String>,
     /// Source column -> canonical field, in source-column order of the file.
     pub columns: BTreeMap<String, String>,
+    /// Fields holding local codes to map onto national codes.
+    pub codes: Vec<CodeField>,
+}
+
+/// Which families a local-code field's crosswalks come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeFamily {
+    /// One family.
+    One(Family),
+    /// A hospital catalog item: drug, service item or consumable (fee details).
+    Catalog,
+}
+
+impl CodeFamily {
+    /// The families whose crosswalks apply.
+    pub fn families(self) -> Vec<Family> {
+        match self {
+            CodeFamily::One(f) => vec![f],
+            CodeFamily::Catalog => vec![Family::Drug, Family::Service, Family::Consumable],
+        }
+    }
+}
+
+/// A field of local codes and where its national code goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeField {
+    /// The national field holding the local code (e.g. `medins_list_codg`).
+    pub field: String,
+    /// The crosswalk families.
+    pub family: CodeFamily,
+    /// The field the national code is written to (`med_list_codg` for catalog items; the same
+    /// field otherwise, the local value then kept in `<field>_local`).
+    pub national: String,
+}
+
+impl CodeField {
+    /// Where the national code of a local-code field goes.
+    pub fn national_field(field: &str) -> String {
+        match field {
+            "medins_list_codg" | "fixmedins_hilist_id" => "med_list_codg".to_string(),
+            f => f.to_string(),
+        }
+    }
 }
 
 /// Batch limits.
@@ -554,6 +598,50 @@ impl Validator<'_> {
                 columns.insert(source.get_ref().clone(), field.get_ref().clone());
             }
         }
+        let mut codes = Vec::new();
+        for (field, family) in &d.codes {
+            if !targets.contains(field.get_ref()) {
+                self.err(
+                    field,
+                    format!(
+                        "code field `{}` is not mapped from any column",
+                        field.get_ref()
+                    ),
+                    "not in [datasets.columns]",
+                    Some("map a source column onto it under [datasets.columns]".into()),
+                );
+                continue;
+            }
+            let fam = match family.get_ref().as_str() {
+                "catalog" => Some(CodeFamily::Catalog),
+                f => f.parse::<Family>().ok().map(CodeFamily::One),
+            };
+            match fam {
+                Some(fam) => codes.push(CodeField {
+                    field: field.get_ref().clone(),
+                    family: fam,
+                    national: CodeField::national_field(field.get_ref()),
+                }),
+                None => {
+                    let names = [
+                        "diagnosis",
+                        "procedure",
+                        "service",
+                        "drug",
+                        "consumable",
+                        "catalog",
+                    ];
+                    let help = did_you_mean(family.get_ref(), &names)
+                        .or_else(|| Some(format!("families: {}", names.join(", "))));
+                    self.err(
+                        family,
+                        format!("unknown code family `{}`", family.get_ref()),
+                        "not a family",
+                        help,
+                    );
+                }
+            }
+        }
         let mut key = Vec::new();
         for k in &d.key {
             if !targets.contains(k.get_ref()) {
@@ -580,6 +668,7 @@ impl Validator<'_> {
             sqlite,
             key,
             columns,
+            codes,
         })
     }
 }

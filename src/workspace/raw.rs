@@ -85,6 +85,9 @@ pub struct RawDataset {
     /// Source column -> canonical field.
     #[serde(default)]
     pub columns: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Canonical field holding local codes -> family (`drug`, `diagnosis` … or `catalog`).
+    #[serde(default)]
+    pub codes: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 /// `[rules]`.

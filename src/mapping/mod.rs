@@ -1,0 +1,7 @@
+//! Code mapping (对码): crosswalk files, applying them to datasets, coverage, and ranked
+//! suggestions for what is still unmapped.
+
+pub mod apply;
+pub mod coverage;
+pub mod crosswalk;
+pub mod load;
