@@ -193,6 +193,9 @@ pub struct MapAcceptArgs {
     /// The review file a reviewer edited (CSV or XLSX).
     #[arg(value_name = "REVIEW-FILE")]
     pub file: PathBuf,
+    /// Reviewer recorded for rows whose `reviewer` cell is empty (default: $USER).
+    #[arg(long, value_name = "NAME")]
+    pub reviewer: Option<String>,
 }
 
 /// `yibao check`.

@@ -3,6 +3,7 @@
 //! The library holds the domain: national code families ([`codes`]) and the code store
 //! ([`store`]). The `yibao` binary (`src/main.rs`, `src/cli.rs`, `src/cmd/`) is a thin layer over it.
 
+pub mod atomic;
 pub mod codes;
 pub mod mapping;
 pub mod profile;

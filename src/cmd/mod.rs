@@ -6,6 +6,7 @@ mod codes_diff;
 mod codes_explain;
 mod codes_import;
 mod init;
+mod map_accept;
 mod map_coverage;
 mod planned;
 mod profile;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Init(args) => init::run(&ctx, args),
         Command::Profile(args) => profile::run(&ctx, args),
         Command::Map(MapCommand::Coverage) => map_coverage::run(&ctx),
+        Command::Map(MapCommand::Accept(args)) => map_accept::run(&ctx, args),
         Command::Map(_) => planned::run("map", 4),
         Command::Check(_) => planned::run("check", 5),
         Command::Rules(_) => planned::run("rules", 5),

@@ -1,7 +1,10 @@
 //! Code mapping (对码): crosswalk files, applying them to datasets, coverage, and ranked
 //! suggestions for what is still unmapped.
 
+pub mod accept;
 pub mod apply;
 pub mod coverage;
 pub mod crosswalk;
+pub mod gather;
 pub mod load;
+pub mod review;

@@ -353,3 +353,41 @@ impl Store {
         Ok(rows)
     }
 }
+
+impl Store {
+    /// The stored suggestion index of a version, if one of layout `format` was saved.
+    pub fn load_index(
+        &self,
+        family: Family,
+        version: &str,
+        format: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let id = self.set_id(family, version)?;
+        self.conn
+            .query_row(
+                "SELECT bytes FROM suggest_index WHERE set_id = ?1 AND format = ?2",
+                params![id, format],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Save a version's suggestion index, replacing an older one.
+    pub fn save_index(
+        &mut self,
+        family: Family,
+        version: &str,
+        format: i64,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let id = self.set_id(family, version)?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO suggest_index (set_id, format, built_at, bytes) VALUES (?1, ?2, ?3, ?4)",
+                params![id, format, chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true), bytes],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}

@@ -16,7 +16,8 @@ use thiserror::Error;
 pub use codes::{CodeSet, Diff, ImportSummary, Lookup, Renamed};
 
 /// Schema migrations, applied in order; the index + 1 is the `user_version` after each.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE code_sets (
     id          INTEGER PRIMARY KEY,
     family      TEXT NOT NULL,
@@ -36,7 +37,16 @@ CREATE TABLE codes (
     PRIMARY KEY (set_id, code)
 ) WITHOUT ROWID;
 CREATE INDEX codes_by_code ON codes (code);
-"#];
+"#,
+    r#"
+CREATE TABLE suggest_index (
+    set_id   INTEGER PRIMARY KEY REFERENCES code_sets(id) ON DELETE CASCADE,
+    format   INTEGER NOT NULL,   -- the index layout's version; another layout is rebuilt
+    built_at TEXT NOT NULL,
+    bytes    BLOB NOT NULL
+);
+"#,
+];
 
 /// A failure of the store itself (exit code 3) or a request it cannot honour (exit code 2).
 #[derive(Debug, Error, Diagnostic)]
