@@ -171,8 +171,13 @@ fn pad(s: &str, width: usize) -> String {
 }
 
 fn clip(s: &str, n: usize) -> String {
+    // A line break inside a value would break the table: show it escaped.
+    let s = s
+        .replace('\r', "\\r")
+        .replace('\n', "\\n")
+        .replace('\t', "\\t");
     if s.chars().count() <= n {
-        s.to_string()
+        s
     } else {
         format!("{}…", s.chars().take(n - 1).collect::<String>())
     }

@@ -116,7 +116,7 @@ pub fn read_dataset(
             &cache.path().join(format!("{i}.parquet")),
             &roles,
         )?;
-        check_columns(file, ds, &read.report.columns)?;
+        check_columns(ws, file, ds, &read.report)?;
         let (old, new): (Vec<&str>, Vec<&str>) = ds
             .columns
             .iter()
@@ -139,7 +139,13 @@ pub fn read_dataset(
     })
 }
 
-fn check_columns(file: &Path, ds: &Dataset, columns: &[String]) -> Result<(), ReadError> {
+fn check_columns(
+    ws: &Workspace,
+    file: &Path,
+    ds: &Dataset,
+    report: &FileReport,
+) -> Result<(), DatasetError> {
+    let columns = &report.columns;
     for source in ds.columns.keys() {
         if !columns.iter().any(|c| c == source) {
             let names: Vec<&str> = columns.iter().map(String::as_str).collect();
@@ -147,11 +153,29 @@ fn check_columns(file: &Path, ds: &Dataset, columns: &[String]) -> Result<(), Re
                 Some(d) => format!("{d} (columns in the file: {})", names.join(", ")),
                 None => format!("columns in the file: {}", names.join(", ")),
             };
-            return Err(ReadError::MissingColumn {
-                path: file.to_path_buf(),
-                column: source.clone(),
-                help,
-            });
+            let Some(span) = ds.column_spans.get(source) else {
+                return Err(ReadError::MissingColumn {
+                    path: file.to_path_buf(),
+                    column: source.clone(),
+                    help,
+                }
+                .into());
+            };
+            let header = match report.header_row {
+                Some(row) => format!("{}:{row}", file.display()),
+                None => file.display().to_string(),
+            };
+            return Err(ws
+                .error_at(
+                    span.clone(),
+                    format!(
+                        "dataset `{}`: column `{source}` is not in the header of {header}",
+                        ds.name
+                    ),
+                    "not in the file",
+                    Some(help),
+                )
+                .into());
         }
     }
     Ok(())

@@ -48,7 +48,20 @@ pub fn guess(head: &[u8]) -> Guess {
             // Only cut mid-character at the end of the sample.
             return utf8(non_ascii);
         }
-        Err(_) => {}
+        Err(_) => {
+            // Mostly well-formed UTF-8 with a few broken sequences is a UTF-8 file with damaged
+            // bytes, not GBK: read as GBK every character would become mojibake. Guess UTF-8,
+            // less sure, and let the reader name the line of the bad bytes.
+            let share = utf8_share(head);
+            if share >= 0.8 {
+                return Guess {
+                    encoding: Encoding::Utf8,
+                    confidence: (share * 0.9 * 1000.0).round() / 1000.0,
+                    bom: false,
+                    declared: false,
+                };
+            }
+        }
     }
     let (text, _, had_errors) = encoding_rs::GB18030.decode(head);
     let chars: Vec<char> = text.chars().filter(|c| !c.is_ascii()).collect();
@@ -92,6 +105,36 @@ fn utf8(non_ascii: usize) -> Guess {
         confidence,
         bom: false,
         declared: false,
+    }
+}
+
+/// The share of the non-ASCII bytes of `bytes` that sit in well-formed UTF-8 sequences (GBK
+/// text scores low: few of its byte pairs happen to be UTF-8).
+fn utf8_share(bytes: &[u8]) -> f64 {
+    let total = bytes.iter().filter(|b| !b.is_ascii()).count();
+    let (mut valid, mut rest) = (0usize, bytes);
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                valid += s.bytes().filter(|b| !b.is_ascii()).count();
+                break;
+            }
+            Err(e) => {
+                valid += rest[..e.valid_up_to()]
+                    .iter()
+                    .filter(|b| !b.is_ascii())
+                    .count();
+                match e.error_len() {
+                    Some(n) => rest = &rest[e.valid_up_to() + n..],
+                    None => break,
+                }
+            }
+        }
+    }
+    if total == 0 {
+        1.0
+    } else {
+        valid as f64 / total as f64
     }
 }
 

@@ -147,6 +147,7 @@ pub fn read(
             let text = match cell {
                 Data::Float(f) if date_col && (20_000.0..80_000.0).contains(f) => {
                     sink.defects.add(DefectKind::ExcelSerialDate, at);
+                    sink.keep_raw(c, cell_string(cell));
                     let with_time = f.fract() != 0.0 || matches!(role, ColumnRole::Date(true));
                     super::normalise::excel_serial_date(*f, with_time)
                         .unwrap_or_else(|| f.to_string())

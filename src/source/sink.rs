@@ -129,6 +129,8 @@ pub struct Sink {
     blanks: Vec<u64>,
     /// Defects found so far.
     pub defects: Defects,
+    /// Raw values of the next record's cells that a reader converted before pushing them.
+    pending_raw: Vec<(usize, String)>,
 }
 
 /// What a sink wrote.
@@ -181,7 +183,14 @@ impl Sink {
             written: 0,
             blanks: vec![0; width],
             defects: Defects::default(),
+            pending_raw: Vec::new(),
         })
+    }
+
+    /// Keep `value` as the raw value of column `column` of the next record pushed: for a cell
+    /// the reader converted before the sink saw it (an Excel serial number made a date).
+    pub fn keep_raw(&mut self, column: usize, value: String) {
+        self.pending_raw.push((column, value));
     }
 
     /// The column names.
@@ -243,6 +252,12 @@ impl Sink {
             }
             self.columns[n].append_option(value);
             n += 1;
+        }
+        for (c, value) in std::mem::take(&mut self.pending_raw) {
+            if let Some(name) = self.names.get(c) {
+                raw.get_or_insert_with(Default::default)
+                    .insert(name.clone(), serde_json::Value::String(value));
+            }
         }
         let mut defect = defect;
         if n != width {

@@ -104,7 +104,13 @@ pub fn read(
                 declared: encoding.declared,
             });
         }
-        if index < header_index {
+        // A declared header row is a line number, as `profile` reports it (blank lines and
+        // multi-line fields above it count); a detected one is a record index of the head sample.
+        let before_header = match opts.header_row {
+            Some(row) => line < row as u64,
+            None => index < header_index,
+        };
+        if before_header && sink.is_none() {
             index += 1;
             continue;
         }
@@ -136,7 +142,7 @@ pub fn read(
             path: path.to_path_buf(),
             detail: match opts.header_row {
                 Some(row) => format!(
-                    "the file has fewer than {row} records, so header_row = {row} does not exist"
+                    "no record starts on or after line {row}, so header_row = {row} does not exist"
                 ),
                 None => "the file has no records".to_string(),
             },

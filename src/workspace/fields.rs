@@ -133,10 +133,9 @@ pub fn field_type(field: &str) -> FieldType {
         "drug_std_code" => code(Kind::DrugStandardCode),
         "brdy" | "begndate" | "enddate" | "setl_begn_date" | "setl_end_date"
         | "opsp_mdtrt_date" | "oprn_oprt_date" | "die_date" | "dcla_time" => FieldType::Date,
-        "cnt" | "pric" | "act_ipt_days" | "age" | "nwb_age" | "nwb_bir_wt" | "nwb_adm_wt" => {
-            FieldType::Number
-        }
-        f if f.ends_with("_time") || f.ends_with("time") && f.contains("begn") => {
+        "cnt" | "pric" | "act_ipt_days" | "age" | "nwb_age" | "nwb_bir_wt" | "nwb_adm_wt"
+        | "bld_amt" => FieldType::Number,
+        f if f.ends_with("_time") || f.ends_with("begntime") || f.ends_with("endtime") => {
             FieldType::DateTime
         }
         f if f.ends_with("_amt")
@@ -147,7 +146,8 @@ pub fn field_type(field: &str) -> FieldType {
             || f.ends_with("_selfpay")
             || f == "balc"
             || f == "amt"
-            || f == "psn_ownpay" =>
+            || f == "psn_ownpay"
+            || f == "psn_cashpay" =>
         {
             FieldType::Amount
         }

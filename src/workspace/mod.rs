@@ -99,6 +99,7 @@ impl Format {
 #[serde(rename_all = "kebab-case")]
 pub enum Encoding {
     /// UTF-8 (a BOM, if present, is skipped).
+    #[serde(rename = "utf-8")]
     Utf8,
     /// GBK (read as GB18030, its superset).
     Gbk,
@@ -167,6 +168,9 @@ pub struct Dataset {
     pub key: Vec<String>,
     /// Source column -> canonical field, in source-column order of the file.
     pub columns: BTreeMap<String, String>,
+    /// Byte range in yibao.toml of each mapped source column, for diagnostics about the files.
+    #[serde(skip)]
+    pub column_spans: BTreeMap<String, Range<usize>>,
     /// Fields holding local codes to map onto national codes.
     pub codes: Vec<CodeField>,
 }
@@ -354,14 +358,15 @@ impl Validator<'_> {
         }
         let mut datasets: Vec<Dataset> = Vec::new();
         for d in raw.datasets {
+            let name_span = d.name.span();
             if let Some(ds) = self.dataset(d, &areas) {
                 if datasets.iter().any(|x| x.name == ds.name) {
                     self.errors.push(ConfigError::at(
                         self.path,
                         self.text,
-                        ds.path_span.clone(),
+                        name_span,
                         format!("dataset name `{}` is used twice", ds.name),
-                        "in this dataset",
+                        "again here",
                         Some("dataset names must be unique".into()),
                     ));
                 }
@@ -564,7 +569,7 @@ impl Validator<'_> {
         };
         let is_sqlite = format == Some(Format::Sqlite)
             || Format::from_path(Path::new(d.path.get_ref())) == Some(Format::Sqlite);
-        if is_sqlite && sqlite.is_none() {
+        if is_sqlite && d.table.is_none() && d.query.is_none() {
             self.err(
                 &d.path,
                 "a SQLite dataset needs `table = \"…\"` or `query = \"…\"`".to_string(),
@@ -573,6 +578,7 @@ impl Validator<'_> {
             );
         }
         let mut columns = BTreeMap::new();
+        let mut column_spans = BTreeMap::new();
         let mut targets = BTreeSet::new();
         if let Some(kind) = kind {
             let fields: Vec<&str> = kind.fields().collect();
@@ -596,6 +602,7 @@ impl Validator<'_> {
                     );
                 }
                 columns.insert(source.get_ref().clone(), field.get_ref().clone());
+                column_spans.insert(source.get_ref().clone(), source.span());
             }
         }
         let mut codes = Vec::new();
@@ -668,6 +675,7 @@ impl Validator<'_> {
             sqlite,
             key,
             columns,
+            column_spans,
             codes,
         })
     }
