@@ -201,9 +201,16 @@ pub struct MapAcceptArgs {
 /// `yibao check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The rule pack to run (default: the workspace's packs).
+    /// A rule pack to run, repeatable (default: the workspace's packs): a built-in name
+    /// (national, conformance), a name in the workspace's quality-rules/, or a .toml path.
     #[arg(long, value_name = "P")]
-    pub pack: Option<String>,
+    pub pack: Vec<String>,
+    /// Check only this dataset, repeatable (default: all).
+    #[arg(long, value_name = "NAME")]
+    pub dataset: Vec<String>,
+    /// Failing sample rows kept per rule in report.json.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub samples: usize,
 }
 
 /// `yibao batch`.
@@ -261,7 +268,11 @@ pub enum ReportFormat {
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// List the rules of the available packs.
-    List,
+    List {
+        /// Only this pack.
+        #[arg(long, value_name = "P")]
+        pack: Option<String>,
+    },
     /// Run every rule's own pass/fail examples.
     Test {
         /// The pack (default: all).

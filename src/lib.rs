@@ -7,6 +7,8 @@ pub mod atomic;
 pub mod codes;
 pub mod mapping;
 pub mod profile;
+pub mod report;
+pub mod rules;
 pub mod samples;
 pub mod source;
 pub mod store;

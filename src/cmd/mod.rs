@@ -2,6 +2,7 @@
 //! the result. This file dispatches, and holds what every command shares: the global options,
 //! stdout that treats a closed pipe as success, and the exit-code policy of PRODUCT.md.
 
+mod check;
 mod codes_diff;
 mod codes_explain;
 mod codes_import;
@@ -10,6 +11,7 @@ mod map_accept;
 mod map_coverage;
 mod planned;
 mod profile;
+mod rules;
 mod samples;
 
 use std::io::Write;
@@ -19,7 +21,9 @@ use std::process::ExitCode;
 use miette::Diagnostic;
 use thiserror::Error;
 
-use crate::cli::{Cli, CodesCommand, Command, GlobalArgs, MapCommand, SamplesCommand};
+use crate::cli::{
+    Cli, CodesCommand, Command, GlobalArgs, MapCommand, RulesCommand, SamplesCommand,
+};
 
 /// What every command knows besides its own arguments.
 pub struct Ctx {
@@ -57,8 +61,9 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Map(MapCommand::Coverage) => map_coverage::run(&ctx),
         Command::Map(MapCommand::Accept(args)) => map_accept::run(&ctx, args),
         Command::Map(_) => planned::run("map", 4),
-        Command::Check(_) => planned::run("check", 5),
-        Command::Rules(_) => planned::run("rules", 5),
+        Command::Check(args) => check::run(&ctx, args),
+        Command::Rules(RulesCommand::List { pack }) => rules::list(&ctx, pack),
+        Command::Rules(RulesCommand::Test { pack }) => rules::test(&ctx, pack),
         Command::Batch(_) => planned::run("batch", 6),
         Command::Run(_) => planned::run("run", 7),
         Command::Report(_) => planned::run("report", 7),

@@ -135,7 +135,9 @@ impl FromStr for Family {
 }
 
 /// Every kind of code yibao can recognise: the five families and the identifiers records carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// See [`Family::Diagnosis`].

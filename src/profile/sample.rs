@@ -223,7 +223,7 @@ pub fn analyse(_name: &str, column: Option<&Column>) -> ColumnSample {
     } else {
         None
     };
-    let date_range = if shapes.len() > 1 || shapes.keys().any(|s| *s != DateShape::Iso) {
+    let range_of_dates = if shapes.len() > 1 || shapes.keys().any(|s| *s != DateShape::Iso) {
         let parsed: Vec<chrono::NaiveDateTime> = values
             .iter()
             .filter_map(|v| parse_date(v).map(|p| p.0))
@@ -245,7 +245,7 @@ pub fn analyse(_name: &str, column: Option<&Column>) -> ColumnSample {
     };
     ColumnSample {
         distinct: counts.len() as u64,
-        date_range,
+        date_range: range_of_dates,
         inferred_type: inferred,
         national_code,
         legacy_code,

@@ -12,7 +12,9 @@ use serde::Serialize;
 use crate::codes::Kind;
 
 /// What a dataset holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetKind {
     /// 结算清单 / 结算信息: one record per settlement.

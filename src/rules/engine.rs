@@ -1,0 +1,557 @@
+//! Running rules over datasets: one streaming pass per dataset computes a boolean column per
+//! rule; counts, the dirty-data rate, per-institution figures and sample rows come from those
+//! columns; a second, filtered pass fetches the dirty records' fields for the rejects file.
+//!
+//! Figures follow `../shared/PRODUCT.md`: a record is dirty when it fails at least one rule of
+//! severity error; warnings are counted apart.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use super::compile::{compile, detail_sum_column, missing_fields, typed_columns, Context};
+use super::{Rule, RuleKind, Severity};
+use crate::workspace::{Dataset, DatasetKind};
+
+/// A dataset to check: its declaration and its frame (after crosswalks were applied).
+pub struct Input<'a> {
+    /// The dataset.
+    pub dataset: &'a Dataset,
+    /// Its records.
+    pub frame: LazyFrame,
+}
+
+/// One rule's figures on one dataset.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleResult {
+    /// Rule id.
+    pub id: String,
+    /// Chinese title.
+    pub title: String,
+    /// English title.
+    pub title_en: String,
+    /// Pack.
+    pub pack: String,
+    /// error | warning.
+    pub severity: Severity,
+    /// The dimension.
+    pub dimension: super::Dimension,
+    /// Records the rule applies to.
+    pub applicable: u64,
+    /// Records failing it.
+    pub failed: u64,
+    /// failed / applicable.
+    pub rate: f64,
+    /// Up to N failing records with their source location.
+    pub samples: Vec<Sample>,
+}
+
+/// Where a failing record is in the source.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Sample {
+    /// Source file.
+    pub file: String,
+    /// Sheet, for workbooks.
+    pub sheet: Option<String>,
+    /// 1-based row (line) in the file.
+    pub row: u64,
+    /// The record's key fields.
+    pub key: BTreeMap<String, String>,
+}
+
+/// A rule that could not run on a dataset, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// Rule id.
+    pub id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// An institution's figures on one dataset.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstitutionResult {
+    /// fixmedins_code.
+    pub code: String,
+    /// Records.
+    pub records: u64,
+    /// Dirty records.
+    pub dirty: u64,
+    /// dirty / records.
+    pub rate: f64,
+}
+
+/// One dataset's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetResult {
+    /// Dataset name.
+    pub name: String,
+    /// Its kind.
+    pub kind: DatasetKind,
+    /// Its area.
+    pub area: Option<String>,
+    /// Records.
+    pub records: u64,
+    /// Records failing at least one error rule.
+    pub dirty: u64,
+    /// dirty / records.
+    pub rate: f64,
+    /// Records failing only warnings... or warnings at all: records with at least one warning.
+    pub warned: u64,
+    /// Per rule.
+    pub rules: Vec<RuleResult>,
+    /// Rules that did not run.
+    pub skipped: Vec<Skipped>,
+    /// Per institution, highest rate first.
+    pub institutions: Vec<InstitutionResult>,
+}
+
+/// What a check found.
+pub struct Outcome {
+    /// Per dataset.
+    pub datasets: Vec<DatasetResult>,
+    /// The dirty records of each dataset: file, sheet, row, errors, warnings, then its fields.
+    pub rejects: Vec<(String, DataFrame)>,
+}
+
+/// Settings of a check.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Sample rows kept per rule.
+    pub samples: usize,
+    /// Collect the rejects.
+    pub rejects: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            samples: 5,
+            rejects: true,
+        }
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// Check `inputs` against `rules`. `ctx` carries code sets and dictionaries; references to other
+/// datasets are filled in here.
+pub fn check(
+    inputs: &[Input<'_>],
+    rules: &[Rule],
+    mut ctx: Context,
+    opts: &Options,
+) -> PolarsResult<Outcome> {
+    prepare_references(inputs, rules, &mut ctx)?;
+    let sums = prepare_detail_sums(inputs, rules)?;
+    let mut datasets = Vec::new();
+    let mut rejects = Vec::new();
+    for input in inputs {
+        let (result, reject) = check_one(input, rules, &ctx, &sums, opts)?;
+        datasets.push(result);
+        if let Some(r) = reject {
+            rejects.push((input.dataset.name.clone(), r));
+        }
+    }
+    Ok(Outcome { datasets, rejects })
+}
+
+/// Distinct values of every field that a `reference` rule points at.
+fn prepare_references(inputs: &[Input<'_>], rules: &[Rule], ctx: &mut Context) -> PolarsResult<()> {
+    for rule in rules {
+        let RuleKind::Reference {
+            field,
+            to,
+            to_field,
+            ..
+        } = &rule.kind
+        else {
+            continue;
+        };
+        let target = to_field.clone().unwrap_or_else(|| field.clone());
+        if ctx.references.contains_key(&(*to, target.clone())) {
+            continue;
+        }
+        let mut parts = Vec::new();
+        for i in inputs.iter().filter(|i| i.dataset.kind == *to) {
+            let mut f = i.frame.clone();
+            if f.collect_schema()?.contains(&target) {
+                parts.push(f.select([col(target.as_str()).cast(DataType::String)]));
+            }
+        }
+        if parts.is_empty() {
+            continue;
+        }
+        let values = concat(parts, UnionArgs::default())?
+            .unique(None, UniqueKeepStrategy::Any)
+            .drop_nulls(None)
+            .collect()?;
+        let series = values.column(&target)?.as_materialized_series().clone();
+        ctx.references.insert((*to, target), series);
+    }
+    Ok(())
+}
+
+/// Per `detail-sum` rule: the summed detail lines by key.
+fn prepare_detail_sums(
+    inputs: &[Input<'_>],
+    rules: &[Rule],
+) -> PolarsResult<BTreeMap<String, DataFrame>> {
+    let mut out = BTreeMap::new();
+    for rule in rules {
+        let RuleKind::DetailSum {
+            detail,
+            detail_field,
+            key,
+            ..
+        } = &rule.kind
+        else {
+            continue;
+        };
+        let mut parts = Vec::new();
+        for i in inputs.iter().filter(|i| i.dataset.kind == *detail) {
+            let mut f = i.frame.clone();
+            let schema = f.collect_schema()?;
+            if schema.contains(key) && schema.contains(detail_field) {
+                parts.push(
+                    f.select([
+                        col(key.as_str()).cast(DataType::String),
+                        col(detail_field.as_str())
+                            .str()
+                            .strip_chars(lit(NULL))
+                            .cast(DataType::Float64),
+                    ]),
+                );
+            }
+        }
+        if parts.is_empty() {
+            continue;
+        }
+        let sums = concat(parts, UnionArgs::default())?
+            .group_by([col(key.as_str())])
+            .agg([col(detail_field.as_str())
+                .sum()
+                .alias(detail_sum_column(&rule.id))])
+            .collect_with_engine(Engine::Streaming)?
+            .unwrap_single();
+        out.insert(rule.id.clone(), sums);
+    }
+    Ok(out)
+}
+
+fn check_one(
+    input: &Input<'_>,
+    rules: &[Rule],
+    ctx: &Context,
+    sums: &BTreeMap<String, DataFrame>,
+    opts: &Options,
+) -> PolarsResult<(DatasetResult, Option<DataFrame>)> {
+    let ds = input.dataset;
+    let mut frame = input.frame.clone().with_row_index("__i", None);
+    let schema = frame.collect_schema()?;
+    let (typed_exprs, typed) = typed_columns(&schema);
+    let mut lf = frame.clone().with_columns(typed_exprs);
+    let mut skipped = Vec::new();
+    let mut active: Vec<&Rule> = Vec::new();
+    for rule in rules.iter().filter(|r| r.datasets.contains(&ds.kind)) {
+        let missing = missing_fields(rule, &schema);
+        if !missing.is_empty() {
+            skipped.push(Skipped {
+                id: rule.id.clone(),
+                reason: format!("not mapped in this dataset: {}", missing.join(", ")),
+            });
+            continue;
+        }
+        if let RuleKind::DetailSum { detail, key, .. } = &rule.kind {
+            let Some(s) = sums.get(&rule.id) else {
+                skipped.push(Skipped {
+                    id: rule.id.clone(),
+                    reason: format!("no {detail} dataset with the fields it needs"),
+                });
+                continue;
+            };
+            lf = lf.join(
+                s.clone().lazy(),
+                [col(key.as_str()).cast(DataType::String)],
+                [col(key.as_str())],
+                JoinArgs::new(JoinType::Left),
+            );
+        }
+        if let RuleKind::Reference {
+            field,
+            to,
+            to_field,
+        } = &rule.kind
+        {
+            let target = to_field.clone().unwrap_or_else(|| field.clone());
+            if !ctx.references.contains_key(&(*to, target)) {
+                skipped.push(Skipped {
+                    id: rule.id.clone(),
+                    reason: format!("no {to} dataset to look the value up in"),
+                });
+                continue;
+            }
+        }
+        active.push(rule);
+    }
+    let mut select = vec![col("__i"), col("_file"), col("_sheet"), col("_row")];
+    let inst = schema.contains("fixmedins_code");
+    if inst {
+        select.push(col("fixmedins_code").cast(DataType::String).alias("__inst"));
+    }
+    let keys: Vec<String> = ds
+        .key
+        .iter()
+        .filter(|k| schema.contains(k))
+        .cloned()
+        .collect();
+    for (n, k) in keys.iter().enumerate() {
+        select.push(
+            col(k.as_str())
+                .cast(DataType::String)
+                .alias(format!("__k{n}")),
+        );
+    }
+    for (n, rule) in active.iter().enumerate() {
+        let c = compile(rule, &typed, ctx)
+            .map_err(|e| polars_err!(ComputeError: "rule `{}` ({}): {e}", rule.id, rule.origin))?;
+        select.push(c.fails.alias(format!("f{n}")));
+        if rule.when.is_some() {
+            select.push(c.applies.alias(format!("a{n}")));
+        }
+    }
+    let df = lf
+        .select(select)
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+    let records = df.height() as u64;
+    let errors: Vec<Expr> = active
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.severity == Severity::Error)
+        .map(|(n, _)| col(format!("f{n}")))
+        .collect();
+    let warnings: Vec<Expr> = active
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.severity == Severity::Warning)
+        .map(|(n, _)| col(format!("f{n}")))
+        .collect();
+    let flag = |v: &[Expr]| -> PolarsResult<Expr> {
+        Ok(if v.is_empty() {
+            lit(false)
+        } else {
+            any_horizontal(v.to_vec())?
+        })
+    };
+    let df = df
+        .lazy()
+        .with_columns([
+            flag(&errors)?.alias("__dirty"),
+            flag(&warnings)?.alias("__warn"),
+        ])
+        .collect()?;
+    let count = |name: &str| -> PolarsResult<u64> {
+        Ok(df.column(name)?.bool()?.sum().unwrap_or(0) as u64)
+    };
+    let dirty = count("__dirty")?;
+    let warned = count("__warn")?;
+    let mut results = Vec::new();
+    for (n, rule) in active.iter().enumerate() {
+        let failed = count(&format!("f{n}"))?;
+        let applicable = if rule.when.is_some() {
+            count(&format!("a{n}"))?
+        } else {
+            records
+        };
+        let samples = if failed > 0 && opts.samples > 0 {
+            samples_of(&df, &format!("f{n}"), &keys, opts.samples)?
+        } else {
+            Vec::new()
+        };
+        results.push(RuleResult {
+            id: rule.id.clone(),
+            title: rule.title.clone(),
+            title_en: rule.title_en.clone(),
+            pack: rule.pack.clone(),
+            severity: rule.severity,
+            dimension: rule.dimension,
+            applicable,
+            failed,
+            rate: ratio(failed, applicable),
+            samples,
+        });
+    }
+    let institutions = if inst {
+        institutions_of(&df)?
+    } else {
+        Vec::new()
+    };
+    let reject = if opts.rejects && dirty + warned > 0 {
+        Some(rejects_of(&df, &input.frame, &active)?)
+    } else {
+        None
+    };
+    Ok((
+        DatasetResult {
+            name: ds.name.clone(),
+            kind: ds.kind,
+            area: ds.area.clone(),
+            records,
+            dirty,
+            rate: ratio(dirty, records),
+            warned,
+            rules: results,
+            skipped,
+            institutions,
+        },
+        reject,
+    ))
+}
+
+fn samples_of(df: &DataFrame, flag: &str, keys: &[String], n: usize) -> PolarsResult<Vec<Sample>> {
+    let hit = df
+        .clone()
+        .lazy()
+        .filter(col(flag))
+        .limit(n as IdxSize)
+        .collect()?;
+    let file = hit.column("_file")?.cast(&DataType::String)?;
+    let sheet = hit.column("_sheet")?.cast(&DataType::String)?;
+    let row = hit.column("_row")?.cast(&DataType::UInt64)?;
+    let key_cols: Vec<Column> = (0..keys.len())
+        .map(|k| hit.column(&format!("__k{k}")).cloned())
+        .collect::<PolarsResult<_>>()?;
+    let mut out = Vec::new();
+    for i in 0..hit.height() {
+        let text = |c: &Column| -> Option<String> {
+            c.str().ok().and_then(|s| s.get(i)).map(str::to_string)
+        };
+        out.push(Sample {
+            file: text(&file).unwrap_or_default(),
+            sheet: text(&sheet),
+            row: row.u64()?.get(i).unwrap_or(0),
+            key: keys
+                .iter()
+                .zip(&key_cols)
+                .filter_map(|(k, c)| text(c).map(|v| (k.clone(), v)))
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+fn institutions_of(df: &DataFrame) -> PolarsResult<Vec<InstitutionResult>> {
+    let g = df
+        .clone()
+        .lazy()
+        .group_by([col("__inst")])
+        .agg([
+            len().alias("records"),
+            col("__dirty").cast(DataType::UInt64).sum().alias("dirty"),
+        ])
+        .collect()?;
+    let codes = g.column("__inst")?.str()?.clone();
+    let records = g.column("records")?.cast(&DataType::UInt64)?;
+    let dirty = g.column("dirty")?.cast(&DataType::UInt64)?;
+    let mut out: Vec<InstitutionResult> = (0..g.height())
+        .map(|i| {
+            let r = records.u64().ok().and_then(|c| c.get(i)).unwrap_or(0);
+            let d = dirty.u64().ok().and_then(|c| c.get(i)).unwrap_or(0);
+            InstitutionResult {
+                code: codes.get(i).unwrap_or("").to_string(),
+                records: r,
+                dirty: d,
+                rate: ratio(d, r),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.rate.total_cmp(&a.rate).then(a.code.cmp(&b.code)));
+    Ok(out)
+}
+
+/// The dirty (or warned) records: location, the rules failed, then the record's own fields.
+fn rejects_of(df: &DataFrame, frame: &LazyFrame, active: &[&Rule]) -> PolarsResult<DataFrame> {
+    let list = |sev: Severity| -> Expr {
+        let parts: Vec<Expr> = active
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.severity == sev)
+            .map(|(n, r)| {
+                when(col(format!("f{n}")))
+                    .then(lit(r.id.clone()))
+                    .otherwise(lit(NULL).cast(DataType::String))
+            })
+            .collect();
+        if parts.is_empty() {
+            lit("")
+        } else {
+            concat_str(parts, ";", true)
+        }
+    };
+    let flagged = df
+        .clone()
+        .lazy()
+        .filter(col("__dirty").or(col("__warn")))
+        .select([
+            col("__i"),
+            list(Severity::Error).alias("errors"),
+            list(Severity::Warning).alias("warnings"),
+        ])
+        .collect()?;
+    let idx = flagged.column("__i")?.as_materialized_series().clone();
+    let mut f = frame.clone();
+    let schema = f.collect_schema()?;
+    let fields: Vec<Expr> = schema
+        .iter_names()
+        .filter(|n| !n.starts_with('_'))
+        .map(|n| col(n.clone()))
+        .collect();
+    let mut cols = vec![
+        col("__i"),
+        col("_file").alias("file"),
+        col("_sheet").alias("sheet"),
+        col("_row").alias("row"),
+    ];
+    cols.extend(fields);
+    let records = f
+        .with_row_index("__i", None)
+        .filter(col("__i").is_in(lit(idx).implode(false), false))
+        .select(cols)
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+    let joined = records
+        .lazy()
+        .join(
+            flagged.lazy(),
+            [col("__i")],
+            [col("__i")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .sort(["__i"], SortMultipleOptions::default())
+        .collect()?;
+    let mut order: Vec<String> = vec![
+        "file".into(),
+        "sheet".into(),
+        "row".into(),
+        "errors".into(),
+        "warnings".into(),
+    ];
+    order.extend(
+        joined
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .filter(|n| {
+                !["__i", "file", "sheet", "row", "errors", "warnings"].contains(&n.as_str())
+            }),
+    );
+    joined.select(order)
+}
