@@ -344,6 +344,9 @@ fn range(
                 .as_str()
                 .map(str::to_string)
                 .unwrap_or_else(|| v.to_string());
+            if s == "today" {
+                return Ok(lit(chrono::Local::now().date_naive()));
+            }
             let d = NaiveDate::parse_from_str(&s, "%Y-%m-%d")
                 .map_err(|_| polars_err!(ComputeError: "`{s}` is not a YYYY-MM-DD date"))?;
             Ok(lit(d))

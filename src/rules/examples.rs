@@ -137,9 +137,21 @@ fn failing_rows(rule: &Rule, ctx: Context) -> PolarsResult<Vec<u64>> {
         _ => None,
     };
     let other = other_kind.map(|k| dataset("other", k));
+    // A field no example mentions is missing in every example, not absent from the dataset.
+    let mut main_frame = frame(&rows)?;
+    let schema = main_frame.collect_schema()?;
+    let absent = super::compile::missing_fields(rule, &schema);
+    if !absent.is_empty() {
+        main_frame = main_frame.with_columns(
+            absent
+                .iter()
+                .map(|f| lit(NULL).cast(DataType::String).alias(f.as_str()))
+                .collect::<Vec<_>>(),
+        );
+    }
     let mut inputs = vec![Input {
         dataset: &main,
-        frame: frame(&rows)?,
+        frame: main_frame,
     }];
     if let Some(o) = &other {
         let other_rows: Vec<&Row> = rule.other.iter().collect();

@@ -254,8 +254,17 @@ fn check_kind(kind: &RuleKind, dictionaries: &BTreeMap<String, Vec<String>>) -> 
         },
         RuleKind::Range { min, max, .. } => {
             for v in [min, max].into_iter().flatten() {
-                if !(v.is_integer() || v.is_float() || v.is_str()) {
-                    return Err(format!("bound `{v}` is not a number or a date"));
+                let ok = v.is_integer()
+                    || v.is_float()
+                    || v.as_str().is_some_and(|s| {
+                        s == "today"
+                            || s.parse::<f64>().is_ok()
+                            || chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+                    });
+                if !ok {
+                    return Err(format!(
+                        "bound {v} is not a number, a YYYY-MM-DD date or \"today\""
+                    ));
                 }
             }
             if min.is_none() && max.is_none() {
