@@ -68,6 +68,8 @@ pub struct CodeBook {
     pub current: usize,
     /// Code -> (version index, retired in that version).
     codes: HashMap<String, Vec<(u16, bool)>>,
+    /// Code -> name in the current version.
+    pub names: HashMap<String, String>,
 }
 
 impl CodeBook {
@@ -142,10 +144,38 @@ pub fn load_books(
             let codes = store.code_statuses(family, &set.version)?;
             book.add_version(&set.version, codes, set.version == cur);
         }
+        book.names = store
+            .codes_of(family, &cur)?
+            .into_iter()
+            .map(|(code, name, _)| (code, name))
+            .collect();
         current.insert(family, cur);
         books.insert(family, std::sync::Arc::new(book));
     }
     Ok((books, current))
+}
+
+/// How alike two item names are, 0..1: character-bigram Dice after folding full-width
+/// characters and dropping spaces, brackets and punctuation; 1 when one contains the other.
+pub fn name_similarity(a: &str, b: &str) -> f64 {
+    fn fold(s: &str) -> String {
+        s.chars()
+            .map(|c| match c {
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+                _ => c,
+            })
+            .filter(|c| !c.is_whitespace() && !"()[]【】（）《》<>-_/,，.。:：;；*×".contains(*c))
+            .flat_map(char::to_lowercase)
+            .collect()
+    }
+    let (a, b) = (fold(a), fold(b));
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    if a.contains(&b) || b.contains(&a) {
+        return 1.0;
+    }
+    strsim::sorensen_dice(&a, &b)
 }
 
 /// The date a version name stands for, when it is one.
@@ -195,6 +225,13 @@ mod tests {
             "undated record: the current version"
         );
         assert!(!book.valid_at("C", d("2024-03-01")));
+    }
+
+    #[test]
+    fn names_agree_across_legacy_spelling() {
+        assert_eq!(name_similarity("阿莫西林胶囊（0.25g）", "阿莫西林胶囊"), 1.0);
+        assert!(name_similarity("盐酸左氧氟沙星片", "左氧氟沙星片") >= 0.5);
+        assert!(name_similarity("阿莫西林胶囊", "氯化钾注射液") < 0.2);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::codebook::{date_of, CodeBook, Target};
+use super::codebook::{date_of, name_similarity, CodeBook, Target};
 use super::{Rule, RuleKind};
 use crate::codes::Family;
 use crate::mapping::apply::map_column;
@@ -195,13 +195,44 @@ pub fn compile(rule: &Rule, typed: &HashSet<String>, ctx: &Context) -> PolarsRes
                 false
             };
             let date = date_field.as_deref().map(|d| col(d).cast(DataType::String));
-            udf_fails(col(field.as_str()).cast(DataType::String), date, check)
+            udf_fails(col(field.as_str()).cast(DataType::String), date, true, check)
+        }
+        RuleKind::NameAgrees {
+            field,
+            name_field,
+            family,
+            min_similarity,
+        } => {
+            let target = Target::parse(family)
+                .ok_or_else(|| polars_err!(ComputeError: "unknown family {family}"))?;
+            let books: Vec<Arc<CodeBook>> = target
+                .families()
+                .iter()
+                .filter_map(|f| ctx.books.get(f).cloned())
+                .collect();
+            let min = min_similarity.unwrap_or(0.5);
+            let check = move |code: &str, name: Option<&str>| -> bool {
+                let (Some(name), Some(national)) = (
+                    name,
+                    books.iter().find_map(|b| b.names.get(code.trim())),
+                ) else {
+                    return false;
+                };
+                name_similarity(name, national) < min
+            };
+            udf_fails(
+                col(field.as_str()).cast(DataType::String),
+                Some(col(name_field.as_str()).cast(DataType::String)),
+                false,
+                check,
+            )
         }
         RuleKind::CheckDigit { field, scheme } => {
             let scheme = *scheme;
             udf_fails(
                 col(field.as_str()).cast(DataType::String),
                 None,
+                false,
                 move |code: &str, _| !scheme.parse(code).is_ok_and(|p| p.is_well_formed()),
             )
         }
@@ -381,7 +412,7 @@ fn range(
 
 /// A failure test run in Rust over a string column (and an optional second one), cached per
 /// distinct value within a chunk: codes repeat, so most rows cost a hash lookup.
-fn udf_fails<F>(value: Expr, second: Option<Expr>, check: F) -> Expr
+fn udf_fails<F>(value: Expr, second: Option<Expr>, date_part: bool, check: F) -> Expr
 where
     F: Fn(&str, Option<&str>) -> bool + Send + Sync + 'static,
 {
@@ -403,7 +434,7 @@ where
                     .as_mut()
                     .and_then(|it| it.next())
                     .flatten()
-                    .map(|d| d.get(..10).unwrap_or(d));
+                    .map(|d| if date_part { d.get(..10).unwrap_or(d) } else { d });
                 let Some(code) = code else {
                     out.push(false);
                     continue;

@@ -85,8 +85,22 @@ fn frame(rows: &[&Row]) -> PolarsResult<LazyFrame> {
     Ok(DataFrame::new(n, columns)?.lazy())
 }
 
-/// Run one rule's examples. `ctx` supplies code sets (when a store is at hand) and dictionaries.
-pub fn run(rule: &Rule, ctx: Context) -> ExampleResult {
+/// Run one rule's examples. `ctx` supplies code sets (when a store is at hand) and dictionaries;
+/// a rule's own `codes` table replaces the store's.
+pub fn run(rule: &Rule, mut ctx: Context) -> ExampleResult {
+    if !rule.codes.is_empty() {
+        let mut book = super::codebook::CodeBook::default();
+        book.add_version(
+            "examples",
+            rule.codes.iter().map(|(c, _)| (c.clone(), false)).collect(),
+            true,
+        );
+        book.names = rule.codes.iter().cloned().collect();
+        let book = std::sync::Arc::new(book);
+        for f in crate::codes::Family::ALL {
+            ctx.books.insert(f, book.clone());
+        }
+    }
     let mut result = ExampleResult {
         id: rule.id.clone(),
         origin: rule.origin.clone(),

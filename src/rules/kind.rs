@@ -50,6 +50,20 @@ pub enum RuleKind {
         /// The local-code field declared under `[datasets.codes]`.
         field: String,
     },
+    /// The name of an item agrees with the national name of its national code (贯标: the code
+    /// labels the right item). Needs the family's code set loaded; without it the rule passes.
+    NameAgrees {
+        /// The field holding the national code.
+        field: String,
+        /// The field holding the item's own name.
+        name_field: String,
+        /// The family (as for `national-code`).
+        family: String,
+        /// Least similarity of the two names, 0..1 (default 0.5): character-bigram Dice after
+        /// folding full-width characters, spaces and brackets.
+        #[serde(default)]
+        min_similarity: Option<f64>,
+    },
     /// A present value is one of a list or of a named dictionary of the pack.
     Allowed {
         /// The field.
@@ -142,6 +156,7 @@ impl RuleKind {
             RuleKind::NationalCode { .. } => "national-code",
             RuleKind::CheckDigit { .. } => "check-digit",
             RuleKind::Mapped { .. } => "mapped",
+            RuleKind::NameAgrees { .. } => "name-agrees",
             RuleKind::Allowed { .. } => "allowed",
             RuleKind::Range { .. } => "range",
             RuleKind::DateOrder { .. } => "date-order",
@@ -174,6 +189,9 @@ impl RuleKind {
                 v.extend(date_field.as_deref());
                 v
             }
+            RuleKind::NameAgrees {
+                field, name_field, ..
+            } => vec![field, name_field],
             RuleKind::Sum { total, parts, .. } => {
                 let mut v = vec![total.as_str()];
                 v.extend(parts.iter().map(String::as_str));

@@ -88,6 +88,10 @@ pub struct Rule {
     /// Rows of the other dataset for rules that look across datasets.
     #[serde(skip)]
     pub other: Vec<Row>,
+    /// A national code table for the examples (code, name): `yibao rules test` checks
+    /// `national-code` and `name-agrees` examples against it instead of the store.
+    #[serde(skip)]
+    pub codes: Vec<(String, String)>,
     /// `file:line` of the rule, for messages.
     #[serde(skip)]
     pub origin: String,

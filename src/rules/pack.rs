@@ -96,8 +96,18 @@ struct RawRule {
     fail: Vec<toml::Table>,
     #[serde(default)]
     other: Vec<toml::Table>,
+    #[serde(default)]
+    codes: Vec<ExampleCode>,
     #[serde(flatten)]
     kind: RuleKind,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExampleCode {
+    code: String,
+    #[serde(default)]
+    name: String,
 }
 
 /// Parse a pack's text; `path` names it in messages.
@@ -170,6 +180,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Pack, PackError> {
             pass: rows(r.pass),
             fail: rows(r.fail),
             other: rows(r.other),
+            codes: r.codes.into_iter().map(|c| (c.code, c.name)).collect(),
             origin: format!("{}:{line}", path.display()),
         });
     }
@@ -238,7 +249,7 @@ fn check_kind(kind: &RuleKind, dictionaries: &BTreeMap<String, Vec<String>>) -> 
             }
             _ => Ok(()),
         },
-        RuleKind::NationalCode { family, .. } => super::codebook::Target::parse(family)
+        RuleKind::NationalCode { family, .. } | RuleKind::NameAgrees { family, .. } => super::codebook::Target::parse(family)
             .map(|_| ())
             .ok_or_else(|| {
                 format!("unknown code family `{family}`; families: diagnosis, procedure, service, drug, consumable, catalog, or an identifier kind (doctor, nurse, institution, pharmacy, admin-area, resident-id, credit-code, drug-standard-code, approval-number)")

@@ -59,16 +59,39 @@ pub struct GenerateError {
     pub source: std::io::Error,
 }
 
-/// Defect kinds the generator injects, with the share of records that get each.
-pub const DEFECTS: &[(&str, f64)] = &[
-    ("fee.amount_mismatch", 0.004), // det_item_fee_sumamt != cnt * pric
-    ("fee.full_width_name", 0.01),  // full-width brackets in the item name
-    ("fee.trailing_space_code", 0.005), // 'A01  ' style local codes
-    ("fee.legacy_date", 0.01),      // 1/8/2024 00:00:00 style fee time
-    ("fee.placeholder_dept", 0.003), // '--' for the department
-    ("setl.bad_certno", 0.01),      // resident ID with a wrong check digit
-    ("setl.lower_case_diag", 0.02), // k40.900x003
-    ("setl.dscg_before_adm", 0.003), // discharge before admission
+/// A defect the generator injects: its name, the share of records that get it, and the rules of
+/// the built-in national pack that must catch it (`read.normalised` for what the reader
+/// normalises; empty: nothing should).
+#[derive(Debug, Clone, Copy)]
+pub struct Defect {
+    /// Name, `<dataset>.<what>`.
+    pub name: &'static str,
+    /// Share of records (0 for defects that come from the data itself).
+    pub rate: f64,
+    /// Rule ids that fail on a record with this defect.
+    pub rules: &'static [&'static str],
+}
+
+const fn defect(name: &'static str, rate: f64, rules: &'static [&'static str]) -> Defect {
+    Defect { name, rate, rules }
+}
+
+/// Defect kinds the generator injects. Indexes are used below: keep the order.
+pub const DEFECTS: &[Defect] = &[
+    defect("fee.amount_mismatch", 0.004, &["fee.amount.line-product"]), // amount != cnt * pric
+    defect("fee.full_width_name", 0.01, &["read.normalised"]), // full-width brackets in the name
+    defect("fee.trailing_space_code", 0.005, &["read.normalised"]), // 'A01  ' local codes
+    defect("fee.legacy_date", 0.01, &["read.normalised"]), // 1/8/2024 00:00:00 fee times
+    defect("fee.placeholder_dept", 0.003, &["fee.required.bilg_dept_codg", "read.normalised"]), // '--'
+    defect("setl.bad_certno", 0.01, &["setl.certno.check-digit"]), // wrong check digit
+    defect("setl.lower_case_diag", 0.02, &["setl.dise_no.national-code"]), // k40.900x003
+    defect("setl.dscg_before_adm", 0.003, &["setl.dates.order", "setl.stay.min-one-day"]),
+    defect("setl.symptom_main_diag", 0.005, &["setl.dise_no.principal"]), // R18.x00 as principal
+    defect("setl.sex_diag_conflict", 0.003, &["setl.dise_no.female-only"]), // N80.900 on a man
+    defect("setl.unbalanced", 0.004, &["setl.amount.detail-sum"]), // total != sum of its lines
+    defect("fee.duplicate_line", 0.001, &["fee.unique.feedetl_sn"]), // the same line twice
+    defect("fee.orphan_line", 0.001, &["fee.setl_id.reference"]), // a line of no settlement
+    defect("fee.unmapped_item", 0.0, &["fee.medins_list_codg.mapped"]), // no approved mapping
 ];
 
 struct Writer {
@@ -122,7 +145,6 @@ const GIVEN: &[&str] = &[
 ];
 const DIAGNOSES: &[&str] = &[
     "K92.210",
-    "R18.x00",
     "I10.x00x032",
     "E11.900",
     "J18.900",
@@ -164,7 +186,7 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
         source,
     })?;
     let mut truth = Writer::create(opts.out.join("truth.csv"))?;
-    truth.line.push_str("dataset,row,defect");
+    truth.line.push_str("dataset,row,defect,rules");
     truth.flush_line()?;
     let mut counts = vec![0u64; DEFECTS.len()];
     fn note(
@@ -175,7 +197,8 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
         kind: usize,
     ) -> Result<(), GenerateError> {
         counts[kind] += 1;
-        let _ = write!(truth.line, "{dataset},{row},{}", DEFECTS[kind].0);
+        let d = &DEFECTS[kind];
+        let _ = write!(truth.line, "{dataset},{row},{},{}", d.name, d.rules.join(";"));
         truth.flush_line()
     }
     let mut setl = Writer::create(data.join("settlements.csv"))?;
@@ -204,7 +227,7 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
             r.range(1, 12) as u32,
             r.range(1, 28) as u32,
         );
-        let good_cert = !r.chance(DEFECTS[5].1);
+        let good_cert = !r.chance(DEFECTS[5].rate);
         if !good_cert {
             note(&mut truth, &mut counts, "settlements", setl_line, 5)?;
         }
@@ -222,47 +245,58 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
             day + stay,
             r.range(8, 17)
         );
-        if r.chance(DEFECTS[7].1) {
+        if r.chance(DEFECTS[7].rate) {
             dscg = format!("2024-{month:02}-{:02} 09:00:00", day - 1);
             note(&mut truth, &mut counts, "settlements", setl_line, 7)?;
         }
         let setl_time = format!("2024-{month:02}-{:02} 17:30:00", day + stay);
         let mut diag = (*r.pick(DIAGNOSES)).to_string();
-        if r.chance(DEFECTS[6].1) {
+        let mut gend = None;
+        if r.chance(DEFECTS[8].rate) {
+            diag = "R18.x00".to_string();
+            note(&mut truth, &mut counts, "settlements", setl_line, 8)?;
+        } else if r.chance(DEFECTS[9].rate) {
+            diag = "N80.900".to_string();
+            gend = Some("1");
+            note(&mut truth, &mut counts, "settlements", setl_line, 9)?;
+        }
+        if r.chance(DEFECTS[6].rate) {
             diag = diag.to_lowercase();
             note(&mut truth, &mut counts, "settlements", setl_line, 6)?;
         }
         let lines = 1 + r.below(19);
+        let orphan = r.chance(DEFECTS[12].rate);
         let mut total_cents = 0i64;
-        for k in 0..lines {
+        for k in 0..lines + u64::from(orphan) {
             if fee_rows >= opts.rows {
                 break;
             }
+            let is_orphan = k == lines;
             fee_rows += 1;
             fee_line += 1;
+            let mut noted: Vec<usize> = Vec::new();
             let item: &Item = r.pick(ITEMS);
             let cnt = r.range(1, 10);
             let price = item.price_cents;
             let mut amount = cnt * price;
-            total_cents += amount;
-            if r.chance(DEFECTS[0].1) {
+            if r.chance(DEFECTS[0].rate) {
                 amount += 100 * r.range(1, 9);
-                note(&mut truth, &mut counts, "fee_details", fee_line, 0)?;
+                noted.push(0);
             }
             let mut name = item.name.to_string();
-            if r.chance(DEFECTS[1].1) {
+            if r.chance(DEFECTS[1].rate) {
                 name = name.replace('(', "（").replace(')', "）");
                 if !name.contains('（') {
                     name.push_str("（");
                     name.push_str(item.spec);
                     name.push('）');
                 }
-                note(&mut truth, &mut counts, "fee_details", fee_line, 1)?;
+                noted.push(1);
             }
             let mut code = item.local_code.to_string();
-            if r.chance(DEFECTS[2].1) {
+            if r.chance(DEFECTS[2].rate) {
                 code.push_str("  ");
-                note(&mut truth, &mut counts, "fee_details", fee_line, 2)?;
+                noted.push(2);
             }
             let mut time = format!(
                 "2024-{month:02}-{:02} {:02}:{:02}:{:02}",
@@ -271,42 +305,75 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
                 r.range(0, 59),
                 r.range(0, 59)
             );
-            if r.chance(DEFECTS[3].1) {
+            if r.chance(DEFECTS[3].rate) {
                 time = format!("{}/{}/2024 00:00:00", day + (k as i64 % stay), month);
-                note(&mut truth, &mut counts, "fee_details", fee_line, 3)?;
+                noted.push(3);
             }
             let mut dept = (*r.pick(DEPTS)).to_string();
-            if r.chance(DEFECTS[4].1) {
+            if r.chance(DEFECTS[4].rate) {
                 dept = "--".to_string();
-                note(&mut truth, &mut counts, "fee_details", fee_line, 4)?;
+                noted.push(4);
             }
+            if UNMAPPED.contains(&item.local_code) {
+                noted.push(13);
+            }
+            // An orphan line names a settlement that does not exist and is in no total.
+            let line_setl = if is_orphan {
+                noted.push(12);
+                format!("A320900X{s:09}")
+            } else {
+                total_cents += amount;
+                setl_id.clone()
+            };
             let dr = format!("D3209{:08}", r.below(100_000));
             let _ = write!(
                 fee.line,
-                "{mdtrt_id}{k:03},{mdtrt_id},{setl_id},{psn_no},{time},{code},{name},{cnt},{}.{:02},{}.{:02},{dept},{dr},{inst}",
+                "{mdtrt_id}{k:03},{mdtrt_id},{line_setl},{psn_no},{time},{code},{name},{cnt},{}.{:02},{}.{:02},{dept},{dr},{inst}",
                 price / 100,
                 price % 100,
                 amount / 100,
                 amount % 100
             );
+            for &i in &noted {
+                note(&mut truth, &mut counts, "fee_details", fee_line, i)?;
+            }
+            let text = fee.line.clone();
             fee.flush_line()?;
+            // A duplicated line: the same text again, counted in the total as the HIS did.
+            if !is_orphan && fee_rows < opts.rows && r.chance(DEFECTS[11].rate) {
+                fee_rows += 1;
+                fee_line += 1;
+                total_cents += amount;
+                fee.line.push_str(&text);
+                fee.flush_line()?;
+                noted.push(11);
+                for &i in &noted {
+                    note(&mut truth, &mut counts, "fee_details", fee_line, i)?;
+                }
+            }
         }
-        let fund = total_cents * r.range(50, 90) / 100;
-        let psn = total_cents - fund;
+        let mut medfee = total_cents;
+        if r.chance(DEFECTS[10].rate) {
+            medfee += 100 * r.range(1, 9);
+            note(&mut truth, &mut counts, "settlements", setl_line, 10)?;
+        }
+        let fund = medfee * r.range(50, 90) / 100;
+        let psn = medfee - fund;
         let name = format!(
             "{}{}{}",
             r.pick(SURNAMES),
             r.pick(GIVEN),
             if r.chance(0.5) { *r.pick(GIVEN) } else { "" }
         );
-        let gend = if r.chance(0.5) { "1" } else { "2" };
+        let random_gend = if r.chance(0.5) { "1" } else { "2" };
+        let gend = gend.unwrap_or(random_gend);
         let _ = write!(
             setl.line,
             "{setl_id},{mdtrt_id},{psn_no},{name},{gend},{:04}-{:02}-{:02},{cert},{inst},21,{adm},{dscg},{setl_time},{diag},{},{},{}",
             birth.0,
             birth.1,
             birth.2,
-            money(total_cents),
+            money(medfee),
             money(fund),
             money(psn)
         );
@@ -322,7 +389,7 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
         defects: DEFECTS
             .iter()
             .zip(counts)
-            .map(|((k, _), c)| (k.to_string(), c))
+            .map(|(d, c)| (d.name.to_string(), c))
             .collect(),
         bytes,
     })

@@ -1,0 +1,262 @@
+//! `yibao check` on generated data with defects injected at known counts: the per-rule counts,
+//! the dirty counts and the dirty-data rates equal what the generator's ground truth says,
+//! exactly; the rejects name each dirty record's row and rules; a breached threshold exits 1.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use common::Workdir;
+use serde_json::Value;
+
+/// Generate `rows` fee lines (seed 1) into the workdir.
+fn generated(rows: u64) -> Workdir {
+    let w = Workdir::new();
+    w.run(&[
+        "samples",
+        "generate",
+        "--rows",
+        &rows.to_string(),
+        "--seed",
+        "1",
+        "--out",
+        ".",
+    ])
+    .expect_code(0);
+    w
+}
+
+/// Severity of every rule of the built-in packs.
+fn severities(w: &Workdir) -> HashMap<String, String> {
+    let out = w.run(&["--json", "rules", "list", "--pack", "national"]);
+    out.expect_code(0);
+    out.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// From truth.csv: per dataset, rule -> the set of rows that must fail it.
+fn truth(w: &Workdir) -> BTreeMap<String, BTreeMap<String, BTreeSet<u64>>> {
+    let text = std::fs::read(w.path().join("truth.csv")).unwrap();
+    let (text, _, _) = encoding_rs::GBK.decode(&text);
+    let mut out: BTreeMap<String, BTreeMap<String, BTreeSet<u64>>> = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let row: u64 = f[1].parse().unwrap();
+        for rule in f[3].split(';').filter(|r| !r.is_empty()) {
+            out.entry(f[0].to_string())
+                .or_default()
+                .entry(rule.to_string())
+                .or_default()
+                .insert(row);
+        }
+    }
+    out
+}
+
+fn dataset<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == name)
+        .unwrap_or_else(|| panic!("no dataset {name} in the report"))
+}
+
+/// The figures of a check equal the ground truth: every rule's failures, the dirty records
+/// (several defects on one record count once), the rates.
+fn assert_matches_truth(rows: u64) {
+    let w = generated(rows);
+    let sev = severities(&w);
+    let truth = truth(&w);
+    let out = w.run(&["--json", "check"]);
+    out.expect_code(0);
+    let report = out.json();
+    let mut total_dirty = 0u64;
+    let mut total_records = 0u64;
+    for name in ["settlements", "fee_details"] {
+        let d = dataset(&report, name);
+        let expected = truth.get(name).cloned().unwrap_or_default();
+        let mut failed: BTreeMap<String, u64> = BTreeMap::new();
+        for r in d["rules"].as_array().unwrap() {
+            let n = r["failed"].as_u64().unwrap();
+            if n > 0 {
+                failed.insert(r["id"].as_str().unwrap().to_string(), n);
+            }
+        }
+        let wanted: BTreeMap<String, u64> = expected
+            .iter()
+            .map(|(rule, rows)| (rule.clone(), rows.len() as u64))
+            .collect();
+        assert_eq!(failed, wanted, "{name}: rule failures differ from truth.csv");
+        let dirty_rows: BTreeSet<u64> = expected
+            .iter()
+            .filter(|(rule, _)| sev[rule.as_str()] == "error")
+            .flat_map(|(_, rows)| rows.iter().copied())
+            .collect();
+        let violations: u64 = expected
+            .iter()
+            .filter(|(rule, _)| sev[rule.as_str()] == "error")
+            .map(|(_, rows)| rows.len() as u64)
+            .sum();
+        let dirty = d["dirty"].as_u64().unwrap();
+        let records = d["records"].as_u64().unwrap();
+        assert_eq!(dirty, dirty_rows.len() as u64, "{name}: dirty records");
+        assert!(
+            dirty < violations,
+            "{name}: some records carry several defects, so dirty ({dirty}) < violations ({violations})"
+        );
+        let rate = d["rate"].as_f64().unwrap();
+        assert!((rate - dirty as f64 / records as f64).abs() < 1e-12);
+        total_dirty += dirty;
+        total_records += records;
+    }
+    assert_eq!(report["overall"]["dirty"].as_u64().unwrap(), total_dirty);
+    assert_eq!(report["overall"]["records"].as_u64().unwrap(), total_records);
+}
+
+#[test]
+fn figures_match_the_ground_truth_at_20k_rows() {
+    assert_matches_truth(20_000);
+}
+
+#[test]
+fn figures_match_the_ground_truth_at_100k_rows() {
+    assert_matches_truth(100_000);
+}
+
+#[test]
+fn exact_figures_of_the_20k_sample() {
+    let w = generated(20_000);
+    let out = w.run(&["--json", "check"]);
+    out.expect_code(0);
+    let report = out.json();
+    let s = dataset(&report, "settlements");
+    assert_eq!(s["records"], 1976);
+    assert_eq!(s["dirty"], 86);
+    let f = dataset(&report, "fee_details");
+    assert_eq!(f["records"], 20000);
+    assert_eq!(f["dirty"], 2338);
+    assert_eq!(f["warned"], 563);
+    assert_eq!(report["overall"]["records"], 21976);
+    assert_eq!(report["overall"]["dirty"], 2424);
+    let rate = report["overall"]["rate"].as_f64().unwrap();
+    assert!((rate - 2424.0 / 21976.0).abs() < 1e-12, "{rate}");
+    assert_eq!(report["areas"]["320900"]["dirty"], 2424);
+    // Institutions add up to the dataset.
+    let inst: u64 = f["institutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["dirty"].as_u64().unwrap())
+        .sum();
+    assert_eq!(inst, 2338);
+    // Samples point at real rows of the source.
+    let rule = f["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "fee.setl_id.reference")
+        .unwrap();
+    let samples = rule["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 2);
+    assert!(samples[0]["file"].as_str().unwrap().ends_with("fee_details.csv"));
+    assert!(samples[0]["key"]["feedetl_sn"].is_string());
+}
+
+#[test]
+fn rejects_name_the_row_and_the_rules() {
+    let w = generated(20_000);
+    let out = w.run(&["--json", "check"]);
+    out.expect_code(0);
+    let run_id = out.json()["run_id"].as_str().unwrap().to_string();
+    let dir = w.path().join("out").join(&run_id);
+    assert!(dir.join("report.json").is_file());
+    let text = std::fs::read_to_string(dir.join("rejects").join("fee_details.csv")).unwrap();
+    let text = text.trim_start_matches('\u{feff}');
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("file,sheet,row,errors,warnings,"),
+        "{header}"
+    );
+    assert!(header.contains("medins_list_codg"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2338 + 563 - overlap(&w), "dirty or warned records");
+    // Every orphan line of the truth is there with its rule.
+    let truth = truth(&w);
+    for row in &truth["fee_details"]["fee.setl_id.reference"] {
+        let hit = rows
+            .iter()
+            .find(|l| l.split(',').nth(2) == Some(&row.to_string()))
+            .unwrap_or_else(|| panic!("row {row} not in the rejects"));
+        assert!(hit.contains("fee.setl_id.reference"), "{hit}");
+    }
+}
+
+/// Fee rows both dirty and warned.
+fn overlap(w: &Workdir) -> usize {
+    let truth = truth(w);
+    let fee = &truth["fee_details"];
+    let warned = &fee["read.normalised"];
+    let dirty: BTreeSet<u64> = fee
+        .iter()
+        .filter(|(r, _)| r.as_str() != "read.normalised")
+        .flat_map(|(_, rows)| rows.iter().copied())
+        .collect();
+    warned.intersection(&dirty).count()
+}
+
+#[test]
+fn a_breached_threshold_exits_1() {
+    let w = generated(5_000);
+    let config = std::fs::read_to_string(w.path().join("yibao.toml")).unwrap();
+    w.write(
+        "yibao.toml",
+        format!("{config}\n[thresholds]\ndirty_rate = 0.05\n"),
+    );
+    let out = w.run(&["check"]);
+    out.expect_code(1);
+    assert!(out.stdout.contains("ABOVE the threshold 5.00%"), "{}", out.stdout);
+    w.write("yibao.toml", format!("{config}\n[thresholds]\ndirty_rate = 0.5\n"));
+    w.run(&["check"]).expect_code(0);
+}
+
+#[test]
+fn a_pack_of_the_workspace_runs_by_name() {
+    let w = generated(2_000);
+    w.write(
+        "quality-rules/local.toml",
+        r#"[pack]
+name = "local"
+version = "1"
+
+[[rule]]
+id = "local.price-cap"
+title = "单价超过 100 元"
+dimension = "validity"
+severity = "warning"
+datasets = ["fee-detail"]
+kind = "range"
+field = "pric"
+max = 100
+pass = [{ pric = "99" }]
+fail = [{ pric = "120" }]
+"#,
+    );
+    let out = w.run(&["--json", "check", "--pack", "local"]);
+    out.expect_code(0);
+    let r = out.json();
+    let f = dataset(&r, "fee_details");
+    assert_eq!(f["dirty"], 0, "warnings never make a record dirty");
+    assert!(f["warned"].as_u64().unwrap() > 0);
+    assert_eq!(r["packs"][0]["name"], "local");
+}

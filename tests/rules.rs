@@ -1,0 +1,169 @@
+//! `yibao rules list` / `yibao rules test`: the built-in packs' own examples pass, a rule whose
+//! examples disagree with it fails the test, and a malformed pack is a diagnostic at its line.
+
+mod common;
+
+use common::Workdir;
+
+const HEAD: &str = "[pack]\nname = \"mine\"\nversion = \"1\"\n\n";
+
+#[test]
+fn the_builtin_packs_pass_their_own_examples() {
+    let w = Workdir::new();
+    let out = w.run(&["rules", "test", "national"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("116 rules, 274 examples: 116 passed, 0 failed"),
+        "{}",
+        out.stdout
+    );
+    let out = w.run(&["rules", "test", "conformance"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains(" 0 failed"), "{}", out.stdout);
+}
+
+#[test]
+fn the_national_pack_covers_every_kind_and_dataset() {
+    let w = Workdir::new();
+    let out = w.run(&["--json", "rules", "list", "--pack", "national"]);
+    out.expect_code(0);
+    let rules = out.json();
+    let rules = rules.as_array().unwrap();
+    assert!(rules.len() >= 60);
+    let kinds: std::collections::BTreeSet<&str> = rules
+        .iter()
+        .map(|r| r["kind"]["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "required",
+        "pattern",
+        "national-code",
+        "check-digit",
+        "mapped",
+        "allowed",
+        "range",
+        "date-order",
+        "sum",
+        "detail-sum",
+        "cross-field",
+        "unique",
+        "reference",
+        "expression",
+    ] {
+        assert!(kinds.contains(k), "no {k} rule");
+    }
+    for d in [
+        "settlement",
+        "fee-detail",
+        "diagnosis",
+        "operation",
+        "drug-catalog",
+        "service-catalog",
+        "consumable-catalog",
+        "institution",
+    ] {
+        assert!(
+            rules
+                .iter()
+                .any(|r| r["datasets"].as_array().unwrap().iter().any(|x| x == d)),
+            "no rule for {d}"
+        );
+    }
+    for dim in ["completeness", "validity", "consistency", "uniqueness", "timeliness", "accuracy"] {
+        assert!(rules.iter().any(|r| r["dimension"] == dim), "no {dim} rule");
+    }
+}
+
+#[test]
+fn a_rule_that_contradicts_its_examples_fails() {
+    let w = Workdir::new();
+    w.write(
+        "quality-rules/mine.toml",
+        format!(
+            "{HEAD}[[rule]]\nid = \"m.gend\"\ntitle = \"性别\"\ndimension = \"validity\"\nseverity = \"error\"\ndatasets = [\"settlement\"]\nkind = \"allowed\"\nfield = \"gend\"\nvalues = [\"1\", \"2\"]\npass = [{{ gend = \"1\" }}, {{ gend = \"9\" }}]\nfail = [{{ gend = \"2\" }}]\n"
+        ),
+    );
+    let out = w.run(&["rules", "test", "mine"]);
+    out.expect_code(1);
+    assert!(out.stdout.contains("FAIL m.gend"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("pass example 2 failed: { gend = \"9\" }"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("fail example 1 passed: { gend = \"2\" }"),
+        "{}",
+        out.stdout
+    );
+}
+
+fn malformed(body: &str) -> common::Run {
+    let w = Workdir::new();
+    w.write("quality-rules/mine.toml", format!("{HEAD}{body}"));
+    let out = w.run(&["rules", "list", "--pack", "mine"]);
+    out.expect_code(2);
+    out
+}
+
+const RULE: &str = "[[rule]]\nid = \"m.1\"\ntitle = \"t\"\ndimension = \"validity\"\nseverity = \"error\"\ndatasets = [\"settlement\"]\n";
+
+#[test]
+fn a_misspelt_field_is_named_at_its_line_with_a_suggestion() {
+    let out = malformed(&format!(
+        "{RULE}kind = \"required\"\nfields = [\"setl_idd\"]\npass = []\nfail = []\n"
+    ));
+    assert!(
+        out.stderr.contains("mine.toml:5: rule `m.1`: `setl_idd` is not a field of settlement"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("did you mean `setl_id`?"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unknown_kind_is_named_at_its_line() {
+    let out = malformed(&format!("{RULE}kind = \"requird\"\nfields = [\"setl_id\"]\n"));
+    assert!(out.stderr.contains("mine.toml:5"), "{}", out.stderr);
+    assert!(out.stderr.contains("requird"), "{}", out.stderr);
+}
+
+#[test]
+fn bad_sql_and_bad_regex_and_unknown_family_are_named() {
+    let out = malformed(&format!("{RULE}kind = \"expression\"\nexpr = \"gend = = '1'\"\n"));
+    assert!(out.stderr.contains("`expr` is not a SQL expression"), "{}", out.stderr);
+    let out = malformed(&format!(
+        "{RULE}kind = \"pattern\"\nfield = \"gend\"\nregex = \"[0-9\"\n"
+    ));
+    assert!(out.stderr.contains("`regex` does not parse"), "{}", out.stderr);
+    let out = malformed(&format!(
+        "{RULE}kind = \"national-code\"\nfield = \"dise_no\"\nfamily = \"diagnosys\"\n"
+    ));
+    assert!(out.stderr.contains("unknown code family `diagnosys`"), "{}", out.stderr);
+    let out = malformed(&format!(
+        "{RULE}when = \"gend ==\"\nkind = \"required\"\nfields = [\"gend\"]\n"
+    ));
+    assert!(out.stderr.contains("`when` is not a SQL expression"), "{}", out.stderr);
+    assert!(out.stderr.contains("mine.toml:11"), "{}", out.stderr);
+}
+
+#[test]
+fn duplicate_ids_and_unknown_keys_are_named() {
+    let out = malformed(&format!(
+        "{RULE}kind = \"required\"\nfields = [\"gend\"]\n\n{RULE}kind = \"required\"\nfields = [\"gend\"]\n"
+    ));
+    assert!(out.stderr.contains("rule id `m.1` is used twice"), "{}", out.stderr);
+    let out = malformed(&format!(
+        "{RULE}kind = \"required\"\nfields = [\"gend\"]\nseverty = \"x\"\n"
+    ));
+    assert!(out.stderr.contains("severty"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unknown_pack_says_where_packs_are_found() {
+    let w = Workdir::new();
+    let out = w.run(&["rules", "list", "--pack", "nope"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("no rule pack named `nope`"), "{}", out.stderr);
+    assert!(out.stderr.contains("built-in packs: national, conformance"), "{}", out.stderr);
+}
