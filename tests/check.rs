@@ -96,7 +96,10 @@ fn assert_matches_truth(rows: u64) {
             .iter()
             .map(|(rule, rows)| (rule.clone(), rows.len() as u64))
             .collect();
-        assert_eq!(failed, wanted, "{name}: rule failures differ from truth.csv");
+        assert_eq!(
+            failed, wanted,
+            "{name}: rule failures differ from truth.csv"
+        );
         let dirty_rows: BTreeSet<u64> = expected
             .iter()
             .filter(|(rule, _)| sev[rule.as_str()] == "error")
@@ -120,7 +123,10 @@ fn assert_matches_truth(rows: u64) {
         total_records += records;
     }
     assert_eq!(report["overall"]["dirty"].as_u64().unwrap(), total_dirty);
-    assert_eq!(report["overall"]["records"].as_u64().unwrap(), total_records);
+    assert_eq!(
+        report["overall"]["records"].as_u64().unwrap(),
+        total_records
+    );
 }
 
 #[test]
@@ -168,7 +174,10 @@ fn exact_figures_of_the_20k_sample() {
         .unwrap();
     let samples = rule["samples"].as_array().unwrap();
     assert_eq!(samples.len(), 2);
-    assert!(samples[0]["file"].as_str().unwrap().ends_with("fee_details.csv"));
+    assert!(samples[0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("fee_details.csv"));
     assert!(samples[0]["key"]["feedetl_sn"].is_string());
 }
 
@@ -190,7 +199,11 @@ fn rejects_name_the_row_and_the_rules() {
     );
     assert!(header.contains("medins_list_codg"));
     let rows: Vec<&str> = lines.collect();
-    assert_eq!(rows.len(), 2338 + 563 - overlap(&w), "dirty or warned records");
+    assert_eq!(
+        rows.len(),
+        2338 + 563 - overlap(&w),
+        "dirty or warned records"
+    );
     // Every orphan line of the truth is there with its rule.
     let truth = truth(&w);
     for row in &truth["fee_details"]["fee.setl_id.reference"] {
@@ -225,8 +238,15 @@ fn a_breached_threshold_exits_1() {
     );
     let out = w.run(&["check"]);
     out.expect_code(1);
-    assert!(out.stdout.contains("ABOVE the threshold 5.00%"), "{}", out.stdout);
-    w.write("yibao.toml", format!("{config}\n[thresholds]\ndirty_rate = 0.5\n"));
+    assert!(
+        out.stdout.contains("ABOVE the threshold 5.00%"),
+        "{}",
+        out.stdout
+    );
+    w.write(
+        "yibao.toml",
+        format!("{config}\n[thresholds]\ndirty_rate = 0.5\n"),
+    );
     w.run(&["check"]).expect_code(0);
 }
 

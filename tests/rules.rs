@@ -13,7 +13,8 @@ fn the_builtin_packs_pass_their_own_examples() {
     let out = w.run(&["rules", "test", "national"]);
     out.expect_code(0);
     assert!(
-        out.stdout.contains("116 rules, 274 examples: 116 passed, 0 failed"),
+        out.stdout
+            .contains("116 rules, 274 examples: 116 passed, 0 failed"),
         "{}",
         out.stdout
     );
@@ -69,7 +70,14 @@ fn the_national_pack_covers_every_kind_and_dataset() {
             "no rule for {d}"
         );
     }
-    for dim in ["completeness", "validity", "consistency", "uniqueness", "timeliness", "accuracy"] {
+    for dim in [
+        "completeness",
+        "validity",
+        "consistency",
+        "uniqueness",
+        "timeliness",
+        "accuracy",
+    ] {
         assert!(rules.iter().any(|r| r["dimension"] == dim), "no {dim} rule");
     }
 }
@@ -87,12 +95,14 @@ fn a_rule_that_contradicts_its_examples_fails() {
     out.expect_code(1);
     assert!(out.stdout.contains("FAIL m.gend"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("pass example 2 failed: { gend = \"9\" }"),
+        out.stdout
+            .contains("pass example 2 failed: { gend = \"9\" }"),
         "{}",
         out.stdout
     );
     assert!(
-        out.stdout.contains("fail example 1 passed: { gend = \"2\" }"),
+        out.stdout
+            .contains("fail example 1 passed: { gend = \"2\" }"),
         "{}",
         out.stdout
     );
@@ -114,36 +124,61 @@ fn a_misspelt_field_is_named_at_its_line_with_a_suggestion() {
         "{RULE}kind = \"required\"\nfields = [\"setl_idd\"]\npass = []\nfail = []\n"
     ));
     assert!(
-        out.stderr.contains("mine.toml:5: rule `m.1`: `setl_idd` is not a field of settlement"),
+        out.stderr
+            .contains("mine.toml:5: rule `m.1`: `setl_idd` is not a field of settlement"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("did you mean `setl_id`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean `setl_id`?"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn an_unknown_kind_is_named_at_its_line() {
-    let out = malformed(&format!("{RULE}kind = \"requird\"\nfields = [\"setl_id\"]\n"));
+    let out = malformed(&format!(
+        "{RULE}kind = \"requird\"\nfields = [\"setl_id\"]\n"
+    ));
     assert!(out.stderr.contains("mine.toml:5"), "{}", out.stderr);
     assert!(out.stderr.contains("requird"), "{}", out.stderr);
 }
 
 #[test]
 fn bad_sql_and_bad_regex_and_unknown_family_are_named() {
-    let out = malformed(&format!("{RULE}kind = \"expression\"\nexpr = \"gend = = '1'\"\n"));
-    assert!(out.stderr.contains("`expr` is not a SQL expression"), "{}", out.stderr);
+    let out = malformed(&format!(
+        "{RULE}kind = \"expression\"\nexpr = \"gend = = '1'\"\n"
+    ));
+    assert!(
+        out.stderr.contains("`expr` is not a SQL expression"),
+        "{}",
+        out.stderr
+    );
     let out = malformed(&format!(
         "{RULE}kind = \"pattern\"\nfield = \"gend\"\nregex = \"[0-9\"\n"
     ));
-    assert!(out.stderr.contains("`regex` does not parse"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`regex` does not parse"),
+        "{}",
+        out.stderr
+    );
     let out = malformed(&format!(
         "{RULE}kind = \"national-code\"\nfield = \"dise_no\"\nfamily = \"diagnosys\"\n"
     ));
-    assert!(out.stderr.contains("unknown code family `diagnosys`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown code family `diagnosys`"),
+        "{}",
+        out.stderr
+    );
     let out = malformed(&format!(
         "{RULE}when = \"gend ==\"\nkind = \"required\"\nfields = [\"gend\"]\n"
     ));
-    assert!(out.stderr.contains("`when` is not a SQL expression"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`when` is not a SQL expression"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("mine.toml:11"), "{}", out.stderr);
 }
 
@@ -152,7 +187,11 @@ fn duplicate_ids_and_unknown_keys_are_named() {
     let out = malformed(&format!(
         "{RULE}kind = \"required\"\nfields = [\"gend\"]\n\n{RULE}kind = \"required\"\nfields = [\"gend\"]\n"
     ));
-    assert!(out.stderr.contains("rule id `m.1` is used twice"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("rule id `m.1` is used twice"),
+        "{}",
+        out.stderr
+    );
     let out = malformed(&format!(
         "{RULE}kind = \"required\"\nfields = [\"gend\"]\nseverty = \"x\"\n"
     ));
@@ -164,6 +203,14 @@ fn an_unknown_pack_says_where_packs_are_found() {
     let w = Workdir::new();
     let out = w.run(&["rules", "list", "--pack", "nope"]);
     out.expect_code(2);
-    assert!(out.stderr.contains("no rule pack named `nope`"), "{}", out.stderr);
-    assert!(out.stderr.contains("built-in packs: national, conformance"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no rule pack named `nope`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("built-in packs: national, conformance"),
+        "{}",
+        out.stderr
+    );
 }

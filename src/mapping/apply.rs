@@ -74,7 +74,10 @@ fn apply_field(
         lookup.lazy(),
         [col(field)],
         [col("__lc")],
-        JoinArgs::new(JoinType::Left),
+        JoinArgs {
+            maintain_order: MaintainOrderJoin::Left,
+            ..JoinArgs::new(JoinType::Left)
+        },
     );
     let date = date_field(ds.kind).filter(|d| schema.contains(d));
     let mut national = col("__nc");

@@ -229,7 +229,10 @@ mod tests {
 
     #[test]
     fn names_agree_across_legacy_spelling() {
-        assert_eq!(name_similarity("阿莫西林胶囊（0.25g）", "阿莫西林胶囊"), 1.0);
+        assert_eq!(
+            name_similarity("阿莫西林胶囊（0.25g）", "阿莫西林胶囊"),
+            1.0
+        );
         assert!(name_similarity("盐酸左氧氟沙星片", "左氧氟沙星片") >= 0.5);
         assert!(name_similarity("阿莫西林胶囊", "氯化钾注射液") < 0.2);
     }

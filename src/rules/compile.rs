@@ -195,7 +195,12 @@ pub fn compile(rule: &Rule, typed: &HashSet<String>, ctx: &Context) -> PolarsRes
                 false
             };
             let date = date_field.as_deref().map(|d| col(d).cast(DataType::String));
-            udf_fails(col(field.as_str()).cast(DataType::String), date, true, check)
+            udf_fails(
+                col(field.as_str()).cast(DataType::String),
+                date,
+                true,
+                check,
+            )
         }
         RuleKind::NameAgrees {
             field,
@@ -212,10 +217,9 @@ pub fn compile(rule: &Rule, typed: &HashSet<String>, ctx: &Context) -> PolarsRes
                 .collect();
             let min = min_similarity.unwrap_or(0.5);
             let check = move |code: &str, name: Option<&str>| -> bool {
-                let (Some(name), Some(national)) = (
-                    name,
-                    books.iter().find_map(|b| b.names.get(code.trim())),
-                ) else {
+                let (Some(name), Some(national)) =
+                    (name, books.iter().find_map(|b| b.names.get(code.trim())))
+                else {
                     return false;
                 };
                 name_similarity(name, national) < min
@@ -434,7 +438,13 @@ where
                     .as_mut()
                     .and_then(|it| it.next())
                     .flatten()
-                    .map(|d| if date_part { d.get(..10).unwrap_or(d) } else { d });
+                    .map(|d| {
+                        if date_part {
+                            d.get(..10).unwrap_or(d)
+                        } else {
+                            d
+                        }
+                    });
                 let Some(code) = code else {
                     out.push(false);
                     continue;

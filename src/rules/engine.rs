@@ -281,7 +281,10 @@ fn check_one(
                 s.clone().lazy(),
                 [col(key.as_str()).cast(DataType::String)],
                 [col(key.as_str())],
-                JoinArgs::new(JoinType::Left),
+                JoinArgs {
+                    maintain_order: MaintainOrderJoin::Left,
+                    ..JoinArgs::new(JoinType::Left)
+                },
             );
         }
         if let RuleKind::Reference {
@@ -496,17 +499,29 @@ fn rejects_of(df: &DataFrame, frame: &LazyFrame, active: &[&Rule]) -> PolarsResu
             concat_str(parts, ";", true)
         }
     };
+    // Records are matched by their source location, which does not depend on the order a
+    // query returns them in.
+    let loc = |sheet: Expr| {
+        [
+            col("_file"),
+            sheet.fill_null(lit("")).alias("__sheet"),
+            col("_row"),
+        ]
+    };
     let flagged = df
         .clone()
         .lazy()
         .filter(col("__dirty").or(col("__warn")))
         .select([
-            col("__i"),
+            col("_file"),
+            col("_sheet")
+                .cast(DataType::String)
+                .fill_null(lit(""))
+                .alias("__sheet"),
+            col("_row"),
             list(Severity::Error).alias("errors"),
             list(Severity::Warning).alias("warnings"),
-        ])
-        .collect()?;
-    let idx = flagged.column("__i")?.as_materialized_series().clone();
+        ]);
     let mut f = frame.clone();
     let schema = f.collect_schema()?;
     let fields: Vec<Expr> = schema
@@ -514,29 +529,20 @@ fn rejects_of(df: &DataFrame, frame: &LazyFrame, active: &[&Rule]) -> PolarsResu
         .filter(|n| !n.starts_with('_'))
         .map(|n| col(n.clone()))
         .collect();
-    let mut cols = vec![
-        col("__i"),
-        col("_file").alias("file"),
-        col("_sheet").alias("sheet"),
-        col("_row").alias("row"),
-    ];
+    let mut cols = loc(col("_sheet").cast(DataType::String)).to_vec();
     cols.extend(fields);
-    let records = f
-        .with_row_index("__i", None)
-        .filter(col("__i").is_in(lit(idx).implode(false), false))
+    let joined = f
         .select(cols)
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
-    let joined = records
-        .lazy()
         .join(
-            flagged.lazy(),
-            [col("__i")],
-            [col("__i")],
+            flagged,
+            [col("_file"), col("__sheet"), col("_row")],
+            [col("_file"), col("__sheet"), col("_row")],
             JoinArgs::new(JoinType::Inner),
         )
-        .sort(["__i"], SortMultipleOptions::default())
-        .collect()?;
+        .sort(["_file", "__sheet", "_row"], SortMultipleOptions::default())
+        .rename(["_file", "__sheet", "_row"], ["file", "sheet", "row"], true)
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
     let mut order: Vec<String> = vec![
         "file".into(),
         "sheet".into(),

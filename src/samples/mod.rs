@@ -81,16 +81,32 @@ pub const DEFECTS: &[Defect] = &[
     defect("fee.amount_mismatch", 0.004, &["fee.amount.line-product"]), // amount != cnt * pric
     defect("fee.full_width_name", 0.01, &["read.normalised"]), // full-width brackets in the name
     defect("fee.trailing_space_code", 0.005, &["read.normalised"]), // 'A01  ' local codes
-    defect("fee.legacy_date", 0.01, &["read.normalised"]), // 1/8/2024 00:00:00 fee times
-    defect("fee.placeholder_dept", 0.003, &["fee.required.bilg_dept_codg", "read.normalised"]), // '--'
+    defect("fee.legacy_date", 0.01, &["read.normalised"]),     // 1/8/2024 00:00:00 fee times
+    defect(
+        "fee.placeholder_dept",
+        0.003,
+        &["fee.required.bilg_dept_codg", "read.normalised"],
+    ), // '--'
     defect("setl.bad_certno", 0.01, &["setl.certno.check-digit"]), // wrong check digit
-    defect("setl.lower_case_diag", 0.02, &["setl.dise_no.national-code"]), // k40.900x003
-    defect("setl.dscg_before_adm", 0.003, &["setl.dates.order", "setl.stay.min-one-day"]),
+    defect(
+        "setl.lower_case_diag",
+        0.02,
+        &["setl.dise_no.national-code"],
+    ), // k40.900x003
+    defect(
+        "setl.dscg_before_adm",
+        0.003,
+        &["setl.dates.order", "setl.stay.min-one-day"],
+    ),
     defect("setl.symptom_main_diag", 0.005, &["setl.dise_no.principal"]), // R18.x00 as principal
-    defect("setl.sex_diag_conflict", 0.003, &["setl.dise_no.female-only"]), // N80.900 on a man
+    defect(
+        "setl.sex_diag_conflict",
+        0.003,
+        &["setl.dise_no.female-only"],
+    ), // N80.900 on a man
     defect("setl.unbalanced", 0.004, &["setl.amount.detail-sum"]), // total != sum of its lines
     defect("fee.duplicate_line", 0.001, &["fee.unique.feedetl_sn"]), // the same line twice
-    defect("fee.orphan_line", 0.001, &["fee.setl_id.reference"]), // a line of no settlement
+    defect("fee.orphan_line", 0.001, &["fee.setl_id.reference"]),  // a line of no settlement
     defect("fee.unmapped_item", 0.0, &["fee.medins_list_codg.mapped"]), // no approved mapping
 ];
 
@@ -198,7 +214,12 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
     ) -> Result<(), GenerateError> {
         counts[kind] += 1;
         let d = &DEFECTS[kind];
-        let _ = write!(truth.line, "{dataset},{row},{},{}", d.name, d.rules.join(";"));
+        let _ = write!(
+            truth.line,
+            "{dataset},{row},{},{}",
+            d.name,
+            d.rules.join(";")
+        );
         truth.flush_line()
     }
     let mut setl = Writer::create(data.join("settlements.csv"))?;
