@@ -8,6 +8,7 @@ mod codes_import;
 mod init;
 mod map_accept;
 mod map_coverage;
+mod map_suggest;
 mod planned;
 mod profile;
 mod samples;
@@ -56,7 +57,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Profile(args) => profile::run(&ctx, args),
         Command::Map(MapCommand::Coverage) => map_coverage::run(&ctx),
         Command::Map(MapCommand::Accept(args)) => map_accept::run(&ctx, args),
-        Command::Map(_) => planned::run("map", 4),
+        Command::Map(MapCommand::Suggest(args)) => map_suggest::run(&ctx, args),
         Command::Check(_) => planned::run("check", 5),
         Command::Rules(_) => planned::run("rules", 5),
         Command::Batch(_) => planned::run("batch", 6),

@@ -11,9 +11,9 @@ use super::normalise::{
 use crate::codes::Family;
 
 /// The layout of [`Index::to_bytes`]; a stored index of another layout is rebuilt.
-pub const FORMAT: i64 = 1;
+pub const FORMAT: i64 = 2;
 
-const MAGIC: &[u8; 8] = b"YBSUGG01";
+const MAGIC: &[u8; 8] = b"YBSUGG02";
 
 /// One national code, prepared for comparison.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,6 +26,8 @@ pub struct Entry {
     pub stem: String,
     /// Salt (drugs).
     pub salt: String,
+    /// Bracketed addition at the end of the name (drugs).
+    pub tag: String,
     /// Canonical dosage form (drugs).
     pub form: String,
     /// Spec as published.
@@ -122,6 +124,7 @@ impl Entry {
             name: name.to_string(),
             stem: parts.stem,
             salt: parts.salt.unwrap_or_default(),
+            tag: parts.tag.unwrap_or_default(),
             form,
             spec_text,
             spec,
@@ -255,6 +258,7 @@ impl Index {
                 &e.name,
                 &e.stem,
                 &e.salt,
+                &e.tag,
                 &e.form,
                 &e.spec_text,
                 &e.maker,
@@ -293,19 +297,20 @@ impl Index {
         let n = r.u32()? as usize;
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {
-            let mut f = [(); 9].map(|_| String::new());
+            let mut f = [(); 10].map(|_| String::new());
             for s in f.iter_mut() {
                 *s = r.str()?;
             }
             let spec = Spec::decode(r.bytes, &mut r.at).ok_or(Corrupt)?;
             let k = r.u32()? as usize;
             let ids = (0..k).map(|_| r.str()).collect::<Result<_, _>>()?;
-            let [code, name, stem, salt, form, spec_text, maker, maker_core, unit] = f;
+            let [code, name, stem, salt, tag, form, spec_text, maker, maker_core, unit] = f;
             entries.push(Entry {
                 code,
                 name,
                 stem,
                 salt,
+                tag,
                 form,
                 spec_text,
                 spec,

@@ -162,6 +162,9 @@ pub struct NameParts {
     pub form: Option<String>,
     /// A spec written into the name (`阿莫西林胶囊0.25g*24粒`).
     pub spec: Option<String>,
+    /// A bracketed addition at the end of a drug name (`(基药)`, `（进口）`), kept as a token of
+    /// its own so it neither hides the form nor dilutes the name.
+    pub tag: Option<String>,
 }
 
 /// Take a name apart. Salt and form are split off drug names only: in a diagnosis `钠` or `片`
@@ -169,17 +172,25 @@ pub struct NameParts {
 pub fn name_parts(name: &str, drug: bool) -> NameParts {
     let folded = fold(name);
     let (base, spec) = split_spec(&folded);
-    let mut s = squash(base);
     let mut parts = NameParts {
         spec,
         ..Default::default()
     };
     if !drug {
-        parts.stem = s;
+        parts.stem = squash(base);
         return parts;
     }
-    // Bracketed additions at the end (`(进口)`, `(基药)`) are kept in the stem by squash; forms
-    // are looked for before them too.
+    let mut base = base.trim_end();
+    if let Some(open) = base.rfind('(').filter(|_| base.ends_with(')')) {
+        if open > 0 {
+            let tag = squash(&base[open..]);
+            if !tag.is_empty() {
+                parts.tag = Some(tag);
+            }
+            base = &base[..open];
+        }
+    }
+    let mut s = squash(base);
     if let Some(rest) = s.strip_prefix("注射用") {
         parts.form = Some("注射用".into());
         s = rest.to_string();
@@ -301,7 +312,6 @@ const UNITS: &[(&str, Dim, f64)] = &[
     ("l", Dim::Volume, 1000.0),
     ("u", Dim::Units, 1.0),
     ("%", Dim::Percent, 1.0),
-    ("m", Dim::Length, 1000.0),
 ];
 
 /// Words that count pieces in a pack.
@@ -397,7 +407,7 @@ pub fn parse_spec(spec: &str) -> Spec {
             let rest: String = chars[j..chars.len().min(j + 4)].iter().collect();
             let unit = UNITS.iter().find(|(u, _, _)| {
                 rest.starts_with(u)
-                    // `m` alone is a metre only when no letter follows (`ml`, `mg` matched first).
+                    // `g`, `l`, `u` alone only when no other letter follows (`gtt`, `ug`).
                     && !(u.len() == 1
                         && rest[u.len()..]
                             .chars()
@@ -479,54 +489,9 @@ const MAKER_NOISE: &[&str] = &[
     "厂",
 ];
 
-const PLACES: &[&str] = &[
-    "黑龙江",
-    "内蒙古",
-    "北京",
-    "天津",
-    "上海",
-    "重庆",
-    "河北",
-    "山西",
-    "辽宁",
-    "吉林",
-    "江苏",
-    "浙江",
-    "安徽",
-    "福建",
-    "江西",
-    "山东",
-    "河南",
-    "湖北",
-    "湖南",
-    "广东",
-    "海南",
-    "四川",
-    "贵州",
-    "云南",
-    "陕西",
-    "甘肃",
-    "青海",
-    "广西",
-    "西藏",
-    "宁夏",
-    "新疆",
-    "深圳",
-    "广州",
-    "杭州",
-    "南京",
-    "武汉",
-    "成都",
-    "西安",
-    "石家庄",
-    "哈尔滨",
-    "长春",
-    "沈阳",
-    "济南",
-];
-
 /// The distinctive core of a manufacturer's name: `华北制药股份有限公司` and `华北制药` both
-/// give `华北`. Bracketed parts, places in front and company words are removed.
+/// give `华北`. Bracketed parts and company words are removed; a place in front is kept
+/// (`江苏示例` and `河南示例` are different makers), so `示例` ⊂ `江苏示例` scores as containment.
 pub fn maker_core(name: &str) -> String {
     let folded = fold(name);
     let mut s = String::new();
@@ -537,12 +502,6 @@ pub fn maker_core(name: &str) -> String {
             ')' => depth = (depth - 1).max(0),
             _ if depth == 0 && c.is_alphanumeric() => s.push(c),
             _ => {}
-        }
-    }
-    for place in PLACES {
-        if s.chars().count() > place.chars().count() + 1 && s.starts_with(place) {
-            s = s[place.len()..].to_string();
-            break;
         }
     }
     loop {
@@ -644,6 +603,11 @@ mod tests {
             ("阿莫西林", Some("胶囊"))
         );
         assert_eq!(name_parts("维生素B1片", true).stem, "维生素b1");
+        let p = name_parts("阿莫西林片剂（基药）", true);
+        assert_eq!(
+            (p.stem.as_str(), p.form.as_deref(), p.tag.as_deref()),
+            ("阿莫西林", Some("片"), Some("基药"))
+        );
         assert_eq!(name_parts("低钾血症", false).stem, "低钾血症");
     }
 
@@ -682,7 +646,8 @@ mod tests {
     fn manufacturer_cores_compare() {
         assert_eq!(maker_core("华北制药股份有限公司"), "华北");
         assert_eq!(maker_core("华北制药"), "华北");
-        assert_eq!(maker_core("浙江华海药业股份有限公司"), "华海");
+        assert_eq!(maker_core("浙江华海药业股份有限公司"), "浙江华海");
+        assert_eq!(maker_similarity("华海", "浙江华海"), 0.9);
         assert_eq!(maker_core("石药集团欧意药业有限公司"), "石药欧意");
         assert!(
             maker_similarity(

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use super::index::{Entry, Index};
 use super::normalise::{
-    bigrams, canonical_form, dice, form_similarity, identifier, maker_core, maker_similarity,
-    name_parts, parse_spec, spec_similarity, Spec,
+    bigrams, canonical_form, dice, fold, form_similarity, identifier, maker_core, maker_similarity,
+    name_parts, parse_spec, spec_similarity, squash, Spec,
 };
 use crate::codes::Family;
 use crate::mapping::gather::Local;
@@ -26,9 +26,11 @@ const FLOOR: f64 = 0.15;
 pub struct Query {
     stem: String,
     salt: String,
+    tag: String,
     grams: Vec<u64>,
     form: String,
     spec: Spec,
+    spec_grams: Vec<u64>,
     maker_core: String,
     ids: Vec<String>,
     unit: String,
@@ -128,8 +130,10 @@ impl Query {
             grams: bigrams(&parts.stem),
             stem: parts.stem,
             salt: parts.salt.unwrap_or_default(),
+            tag: parts.tag.unwrap_or_default(),
             form,
             spec: parse_spec(&spec_text),
+            spec_grams: bigrams(&squash(&fold(&spec_text))),
             maker_core: local
                 .manufacturer
                 .as_deref()
@@ -358,6 +362,10 @@ impl Index {
         } else if q.salt != e.salt {
             name *= 0.97;
         }
+        if !e.tag.is_empty() && q.tag != e.tag {
+            name *= if q.tag.is_empty() { 0.97 } else { 0.9 };
+            let _ = write!(ev, "; tag {}≠{}", q.tag, e.tag);
+        }
         let mut total = w[0] * name;
         let mut weight = w[0];
         if w[1] > 0.0 && !q.form.is_empty() && !e.form.is_empty() {
@@ -370,7 +378,23 @@ impl Index {
                 let _ = write!(ev, "; form {}≠{}", q.form, e.form);
             }
         }
-        if w[2] > 0.0 && !q.spec.is_empty() && !e.spec.is_empty() {
+        if w[2] > 0.0 && (q.spec.is_empty() || e.spec.is_empty()) {
+            // Specs without quantities (`直头、弯头；型号1`, `双腔`) compare as text.
+            let eg = bigrams(&squash(&fold(&e.spec_text)));
+            if q.spec_grams.len() > 2 && eg.len() > 2 {
+                let s = dice(&q.spec_grams, &eg);
+                total += w[2] * s;
+                weight += w[2];
+                let mark = if s == 1.0 {
+                    "="
+                } else if s >= 0.6 {
+                    "≈"
+                } else {
+                    "≠"
+                };
+                let _ = write!(ev, "; spec {} {mark}", e.spec_text);
+            }
+        } else if w[2] > 0.0 {
             let s = spec_similarity(&q.spec, &e.spec);
             total += w[2] * s;
             weight += w[2];
