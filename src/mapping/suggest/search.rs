@@ -40,6 +40,8 @@ pub struct Query {
 /// A legacy ICD code: the code as written (upper case) and the 医保版 code it stands for.
 #[derive(Debug, Clone, PartialEq)]
 struct Icd {
+    /// A dagger/asterisk pair's asterisk part (`+G01*`), upper case.
+    asterisk: String,
     written: String,
     padded: String,
     stem: String,
@@ -57,9 +59,13 @@ fn legacy_icd(family: Family, code: &str) -> Option<Icd> {
         .filter(|c| !c.is_whitespace())
         .collect::<String>()
         .to_ascii_uppercase();
-    let (head, tail) = match c.split_once('.') {
+    let (main, asterisk) = match c.split_once('+') {
+        Some((m, a)) if family == Family::Diagnosis => (m.to_string(), format!("+{a}")),
+        _ => (c.clone(), String::new()),
+    };
+    let (head, tail) = match main.split_once('.') {
         Some((h, t)) => (h.to_string(), t.to_string()),
-        None => (c.clone(), String::new()),
+        None => (main.clone(), String::new()),
     };
     let (sub, ext) = match tail.find('X').filter(|&i| i > 0) {
         Some(i) => (tail[..i].to_string(), tail[i..].to_string()),
@@ -83,7 +89,8 @@ fn legacy_icd(family: Family, code: &str) -> Option<Icd> {
             let stem = format!("{category}.{base:0<3}");
             Some(Icd {
                 written: c,
-                padded: format!("{stem}{ext}"),
+                padded: format!("{stem}{ext}{asterisk}"),
+                asterisk,
                 stem,
                 category,
             })
@@ -96,6 +103,7 @@ fn legacy_icd(family: Family, code: &str) -> Option<Icd> {
             Some(Icd {
                 written: c,
                 padded: format!("{stem}{ext}"),
+                asterisk,
                 stem,
                 category: head,
             })
@@ -211,16 +219,32 @@ impl Index {
                     exact.push((i, 0.92, format!("ICD {} → {}", icd.written, icd.padded)));
                 }
             }
-            for (_, i) in self.with_prefix(&icd.stem).iter().take(200) {
-                exact.push((*i, 0.6, format!("ICD stem {}", icd.stem)));
+            // A dagger code's asterisk part (`+G01*`) must agree for the stem or category to
+            // count for much: the pair is one diagnosis.
+            let same_asterisk =
+                |code: &str| !icd.asterisk.is_empty() && code.ends_with(icd.asterisk.as_str());
+            let mut near: Vec<(u32, f64, String)> = Vec::new();
+            for (code, i) in self.with_prefix(&icd.stem).iter().take(200) {
+                let prior = if same_asterisk(code) { 0.7 } else { 0.6 };
+                near.push((*i, prior, format!("ICD stem {}", icd.stem)));
             }
-            for (_, i) in self
+            for (code, i) in self
                 .with_prefix(&format!("{}.", icd.category))
                 .iter()
                 .take(400)
             {
-                exact.push((*i, 0.4, format!("ICD category {}", icd.category)));
+                if same_asterisk(code) {
+                    near.push((
+                        *i,
+                        0.65,
+                        format!("ICD category {} and {}", icd.category, icd.asterisk),
+                    ));
+                } else {
+                    near.push((*i, 0.4, format!("ICD category {}", icd.category)));
+                }
             }
+            near.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+            exact.extend(near);
         }
         let pool = self.pool(q, scratch);
         let mut scored: Vec<Candidate> = Vec::with_capacity(pool.len() + exact.len());
@@ -448,6 +472,8 @@ mod tests {
         assert_eq!(d("A01.000x002").as_deref(), Some("A01.000X002"));
         assert_eq!(d("A9400091IJ00"), None);
         assert_eq!(d("L00001"), None);
+        let a = legacy_icd(Family::Diagnosis, "A01.000x003+G01*").unwrap();
+        assert_eq!((a.stem.as_str(), a.asterisk.as_str()), ("A01.000", "+G01*"));
         let p = |c| legacy_icd(Family::Procedure, c).map(|i| i.padded);
         assert_eq!(p("37.83").as_deref(), Some("37.8300"));
         assert_eq!(p("85.5300x001").as_deref(), Some("85.5300X001"));
