@@ -174,6 +174,25 @@ pub struct Scratch {
     touched: Vec<u32>,
 }
 
+/// Where evidence goes: a string when it is wanted, nowhere while the pool is scored.
+struct Evidence<'a>(Option<&'a mut String>);
+
+impl std::fmt::Write for Evidence<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if let Some(out) = self.0.as_mut() {
+            out.push_str(s);
+        }
+        Ok(())
+    }
+
+    fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> std::fmt::Result {
+        match self.0.as_mut() {
+            Some(out) => out.write_fmt(args),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Field weights per family: name, form, spec, manufacturer, unit.
 fn weights(family: Family) -> [f64; 5] {
     match family {
@@ -247,56 +266,62 @@ impl Index {
             exact.extend(near);
         }
         let pool = self.pool(q, scratch);
-        let mut scored: Vec<Candidate> = Vec::with_capacity(pool.len() + exact.len());
+        // (score, entry, why): evidence is written only for the candidates kept.
+        let mut scored: Vec<(f64, u32, Option<&str>)> =
+            Vec::with_capacity(pool.len() + exact.len());
         let mut seen = std::collections::HashSet::new();
-        for &(i, prior, ref why) in &exact {
-            if !seen.insert(i) {
+        for (i, prior, why) in &exact {
+            if !seen.insert(*i) {
                 continue;
             }
-            let e = &self.entries[i as usize];
-            let (s, ev) = self.rescore(q, i as usize);
+            let s = self.rescore(q, *i as usize, None);
             // Exact identifiers and codes make a candidate near-certain (0.9 and up); the fields
             // still order several. A stem or category of a legacy ICD code only lifts the floor.
-            let score = if prior >= 0.9 {
+            let score = if *prior >= 0.9 {
                 prior + (1.0 - prior) * s
             } else {
                 prior + (NAME_CAP - prior) * s
             };
-            scored.push(Candidate {
-                code: e.code.clone(),
-                name: e.name.clone(),
-                score,
-                evidence: format!("{why}; {ev}"),
-            });
+            scored.push((score, *i, Some(why.as_str())));
         }
         for i in pool {
             if !seen.insert(i) {
                 continue;
             }
-            let e = &self.entries[i as usize];
-            let (score, evidence) = self.rescore(q, i as usize);
-            let score = score * NAME_CAP;
+            let score = self.rescore(q, i as usize, None) * NAME_CAP;
             if score >= FLOOR {
-                scored.push(Candidate {
-                    code: e.code.clone(),
-                    name: e.name.clone(),
-                    score,
-                    evidence,
-                });
+                scored.push((score, i, None));
             }
         }
-        scored.retain(|c| !skip(&c.code));
+        scored.retain(|(_, i, _)| !skip(&self.entries[*i as usize].code));
         scored.sort_by(|a, b| {
-            b.score
-                .partial_cmp(&a.score)
+            b.0.partial_cmp(&a.0)
                 .unwrap_or(std::cmp::Ordering::Equal)
-                .then_with(|| a.code.cmp(&b.code))
+                .then_with(|| {
+                    self.entries[a.1 as usize]
+                        .code
+                        .cmp(&self.entries[b.1 as usize].code)
+                })
         });
         scored.truncate(top);
-        for c in &mut scored {
-            c.score = (c.score * 1000.0).round() / 1000.0;
-        }
         scored
+            .into_iter()
+            .map(|(score, i, why)| {
+                let e = &self.entries[i as usize];
+                let mut evidence = String::new();
+                if let Some(why) = why {
+                    evidence.push_str(why);
+                    evidence.push_str("; ");
+                }
+                self.rescore(q, i as usize, Some(&mut evidence));
+                Candidate {
+                    code: e.code.clone(),
+                    name: e.name.clone(),
+                    score: (score * 1000.0).round() / 1000.0,
+                    evidence,
+                }
+            })
+            .collect()
     }
 
     /// Entries worth re-scoring: the best by IDF-weighted cosine over stem bigrams. Bigrams in
@@ -364,11 +389,12 @@ impl Index {
         ranked.into_iter().map(|(_, i)| i).collect()
     }
 
-    /// Score one entry against the query on every field both have, with the evidence.
-    fn rescore(&self, q: &Query, i: usize) -> (f64, String) {
+    /// Score one entry against the query on every field both have; with `evidence`, say how.
+    fn rescore(&self, q: &Query, i: usize, evidence: Option<&mut String>) -> f64 {
         let e: &Entry = &self.entries[i];
         let w = weights(self.family);
-        let mut ev = String::new();
+        let mut sink = Evidence(evidence);
+        let ev = &mut sink;
         let mut name = dice(&q.grams, &self.grams[i]);
         let same_stem = q.stem == e.stem;
         if same_stem {
@@ -454,7 +480,7 @@ impl Index {
                 let _ = write!(ev, "; unit {}≠{}", q.unit, e.unit);
             }
         }
-        (total / weight, ev)
+        total / weight
     }
 }
 
