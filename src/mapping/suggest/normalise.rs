@@ -70,10 +70,11 @@ const FORMS: &[(&str, &str)] = &[
     ("肠溶胶囊", "肠溶胶囊"),
     ("缓释胶囊", "缓释胶囊"),
     ("注射液剂", "注射液"),
+    ("小容量注射剂", "注射液"),
     ("口服溶液", "口服溶液"),
     ("胶囊剂", "胶囊"),
     ("颗粒剂", "颗粒"),
-    ("注射剂", "注射液"),
+    ("注射剂", "注射"),
     ("注射液", "注射液"),
     ("缓释片", "缓释片"),
     ("控释片", "控释片"),
@@ -135,10 +136,14 @@ pub fn canonical_form(value: &str) -> String {
     s
 }
 
-/// How close two canonical forms are: 1 equal, 0.6 the same kind (two tablets, two capsules), 0.
+/// How close two canonical forms are: 1 equal, 0.9 when one is the broad `注射` (注射剂 covers
+/// solutions and powders) and the other an injection, 0.6 the same kind (two tablets), else 0.
 pub fn form_similarity(a: &str, b: &str) -> f64 {
     if a == b {
         return 1.0;
+    }
+    if (a == "注射" && b.contains("注射")) || (b == "注射" && a.contains("注射")) {
+        return 0.9;
     }
     let kind = |f: &str| {
         ["片", "胶囊", "注射", "颗粒", "溶液", "丸", "膏", "液"]
@@ -660,7 +665,8 @@ mod tests {
     #[test]
     fn canonical_forms() {
         assert_eq!(canonical_form("片剂"), "片");
-        assert_eq!(canonical_form("注射剂"), "注射液");
+        assert_eq!(canonical_form("注射剂"), "注射");
+        assert_eq!(form_similarity("注射", "注射用"), 0.9);
         assert_eq!(canonical_form("注射用无菌粉末"), "注射用");
         assert_eq!(canonical_form("硬胶囊"), "胶囊");
     }

@@ -424,6 +424,8 @@ impl Index {
             weight += w[1];
             if s == 1.0 {
                 let _ = write!(ev, "; form {} =", e.form);
+            } else if s >= 0.9 {
+                let _ = write!(ev, "; form {} ≈ {}", q.form, e.form);
             } else {
                 let _ = write!(ev, "; form {}≠{}", q.form, e.form);
             }
