@@ -4,6 +4,8 @@
 //!
 //! usage: cargo run --release --example suggest_bench_data -- OUT-DIR ROWS ITEMS
 
+#![allow(clippy::print_stderr)]
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 

@@ -4,6 +4,8 @@
 //! tables for drugs, consumables and services, and a generated full-size drug table.
 //! Figures are printed (`cargo test --test suggest_eval -- --nocapture`) and in docs/SUGGEST.md.
 
+#![allow(clippy::print_stderr, clippy::unwrap_used)]
+
 mod common;
 
 use common::{repo_file, shared_file};

@@ -2,7 +2,7 @@
 //! code, written as a review file (CSV and XLSX) for `yibao map accept`.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -17,7 +17,7 @@ use super::{family_arg, print, print_json, Ctx};
 use crate::cli::MapSuggestArgs;
 use crate::progress;
 
-fn write(path: &PathBuf, bytes: &[u8]) -> miette::Result<()> {
+fn write(path: &Path, bytes: &[u8]) -> miette::Result<()> {
     yibao::atomic::write(path, bytes).map_err(|e| {
         miette::miette!(
             code = "yibao::io::write",

@@ -276,7 +276,9 @@ fn legacy_drug_name(name: &str, spec: &str, rng: &mut Rng) -> String {
         };
     }
     if rng.chance(0.15) {
-        n.push_str(*rng.pick(&["(基药)", "【集采】", "（进口）", "(OTC)"]));
+        let tags = ["(基药)", "【集采】", "（进口）", "(OTC)"];
+        let tag = *rng.pick(&tags);
+        n.push_str(tag);
     }
     if rng.chance(0.2) {
         n = full_width(&n);
@@ -368,7 +370,9 @@ pub fn derive(family: Family, rows: &[Row], per_row: usize, limit: usize, seed: 
                     }
                     if rng.chance(0.5) {
                         let f = get(r, &["剂型", "实际剂型", "注册剂型"]);
-                        l.form = Some(f.replace("片剂", *rng.pick(&["片剂", "片", "素片"])));
+                        let forms = ["片剂", "片", "素片"];
+                        let form = *rng.pick(&forms);
+                        l.form = Some(f.replace("片剂", form));
                     }
                     if rng.chance(0.98) {
                         l.manufacturer =
@@ -588,7 +592,15 @@ const STEMS: &[(&str, &str)] = &[
 ];
 
 /// (form word as named, 剂型 column, unit, pack counts, specs) by kind of stem.
-const FORMS: &[(&str, &str, &str, &[u32], &[&str])] = &[
+type Form = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [u32],
+    &'static [&'static str],
+);
+
+const FORMS: &[Form] = &[
     (
         "片",
         "片剂",
@@ -668,7 +680,7 @@ pub fn synthetic_drugs(n: usize) -> Vec<Row> {
             let maker = &makers[(m + s * 7) % makers.len()];
             let spec = form.4[(m / 3 + s) % form.4.len()];
             let count = form.3[(m / 5 + s) % form.3.len()];
-            let (name, form_col) = if *salt == "" {
+            let (name, form_col) = if salt.is_empty() {
                 (format!("{stem}{}", form.0), form.1)
             } else if salt.ends_with('酸') || *salt == "硫酸氢" {
                 (format!("{salt}{stem}{}", form.0), form.1)

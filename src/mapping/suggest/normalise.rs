@@ -241,7 +241,7 @@ fn split_spec(folded: &str) -> (&str, Option<String>) {
         if i > 0 && c.is_ascii_digit() {
             let tail = &folded[i..];
             if tail.chars().all(spec_char) && !parse_spec(tail).quantities.is_empty() {
-                let head = folded[..i].trim_end_matches(|c: char| c == ' ' || c == '(');
+                let head = folded[..i].trim_end_matches([' ', '(']);
                 if !head.is_empty() {
                     return (head, Some(tail.trim().to_string()));
                 }
