@@ -185,6 +185,12 @@ pub struct MapSuggestArgs {
     /// The family.
     #[arg(long, value_name = "F")]
     pub family: String,
+    /// Candidates per local code.
+    #[arg(long, value_name = "K", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub top: u32,
+    /// Folder for the review files <area>-<family>.csv and .xlsx (default: out/suggest in the workspace).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `yibao map accept`.

@@ -35,3 +35,20 @@ pub fn counter(quiet: bool, message: impl Into<String>) -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
+
+/// A bar over a known number of items; hidden when not wanted.
+pub fn bar(quiet: bool, total: u64, message: impl Into<String>) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} {wide_bar} {human_pos}/{human_len} [{elapsed}, {per_sec}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(message.into());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}

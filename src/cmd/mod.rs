@@ -9,6 +9,7 @@ mod codes_import;
 mod init;
 mod map_accept;
 mod map_coverage;
+mod map_suggest;
 mod planned;
 mod profile;
 mod rules;
@@ -60,7 +61,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Profile(args) => profile::run(&ctx, args),
         Command::Map(MapCommand::Coverage) => map_coverage::run(&ctx),
         Command::Map(MapCommand::Accept(args)) => map_accept::run(&ctx, args),
-        Command::Map(_) => planned::run("map", 4),
+        Command::Map(MapCommand::Suggest(args)) => map_suggest::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
         Command::Rules(RulesCommand::List { pack }) => rules::list(&ctx, pack),
         Command::Rules(RulesCommand::Test { pack }) => rules::test(&ctx, pack),

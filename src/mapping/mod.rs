@@ -8,3 +8,4 @@ pub mod crosswalk;
 pub mod gather;
 pub mod load;
 pub mod review;
+pub mod suggest;

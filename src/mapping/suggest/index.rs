@@ -1,0 +1,382 @@
+//! The candidate index of one national code-set version: every code's name taken apart once
+//! (stem, salt, form, spec, manufacturer core, identifiers) and a bigram inverted index over the
+//! stems. Built once per version and kept in the store as bytes (`FORMAT` says the layout), so
+//! suggesting for 10,000 local codes never compares every pair.
+
+use std::collections::HashMap;
+
+use super::normalise::{
+    bigrams, canonical_form, identifier, maker_core, name_parts, parse_spec, Spec,
+};
+use crate::codes::Family;
+
+/// The layout of [`Index::to_bytes`]; a stored index of another layout is rebuilt.
+pub const FORMAT: i64 = 2;
+
+const MAGIC: &[u8; 8] = b"YBSUGG02";
+
+/// One national code, prepared for comparison.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Entry {
+    /// The national code.
+    pub code: String,
+    /// Its name as published.
+    pub name: String,
+    /// Squashed name without salt and form (drugs) — what bigrams are taken of.
+    pub stem: String,
+    /// Salt (drugs).
+    pub salt: String,
+    /// Bracketed addition at the end of the name (drugs).
+    pub tag: String,
+    /// Canonical dosage form (drugs).
+    pub form: String,
+    /// Spec as published.
+    pub spec_text: String,
+    /// Spec parsed.
+    pub spec: Spec,
+    /// Manufacturer as published.
+    pub maker: String,
+    /// Its core.
+    pub maker_core: String,
+    /// Exact identifiers: 批准文号, 药品本位码, 注册备案号 (normalised).
+    pub ids: Vec<String>,
+    /// Pricing unit (services).
+    pub unit: String,
+}
+
+fn attr<'a>(attrs: &'a HashMap<String, String>, keys: &[&str]) -> &'a str {
+    for k in keys {
+        if let Some(v) = attrs.get(*k).filter(|v| !v.trim().is_empty()) {
+            return v;
+        }
+    }
+    for k in keys {
+        if let Some((_, v)) = attrs
+            .iter()
+            .find(|(h, v)| h.starts_with(k) && !v.trim().is_empty())
+        {
+            return v;
+        }
+    }
+    ""
+}
+
+impl Entry {
+    /// Prepare one row of a national table: its code, name and other columns as JSON (the
+    /// store's `attrs`, keyed by the published Chinese header).
+    pub fn new(family: Family, code: &str, name: &str, attrs_json: Option<&str>) -> Entry {
+        let attrs: HashMap<String, String> = attrs_json
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default();
+        let drug = family == Family::Drug;
+        let parts = name_parts(name, drug);
+        let mut spec_text = attr(
+            &attrs,
+            &["规格", "实际规格", "注册规格", "规格（特征、参数）"],
+        )
+        .trim()
+        .to_string();
+        let mut spec = parse_spec(&spec_text);
+        if spec.count.is_none() {
+            if let Ok(n) = attr(&attrs, &["最小包装数量"]).trim().parse::<u32>() {
+                spec.count = (n > 0).then_some(n);
+                if !spec_text.is_empty() {
+                    spec_text.push_str(&format!("*{n}"));
+                }
+            }
+        }
+        if spec.is_empty() {
+            if let Some(s) = &parts.spec {
+                spec = parse_spec(s);
+                spec_text = s.clone();
+            }
+        }
+        let form_col = attr(&attrs, &["剂型", "实际剂型", "注册剂型"]);
+        let form = if drug {
+            if form_col.is_empty() {
+                parts.form.clone().unwrap_or_default()
+            } else {
+                canonical_form(form_col)
+            }
+        } else {
+            String::new()
+        };
+        let maker = attr(
+            &attrs,
+            &["药品企业", "生产企业", "耗材企业", "上市药品持有人"],
+        )
+        .trim()
+        .to_string();
+        let ids = ["批准文号", "药品本位码", "注册备案号"]
+            .iter()
+            .flat_map(|k| {
+                attrs
+                    .get(*k)
+                    .map(|v| v.as_str())
+                    .unwrap_or("")
+                    .split([';', '；', ','])
+            })
+            .map(identifier)
+            .filter(|s| s.len() >= 6)
+            .collect();
+        Entry {
+            code: code.to_string(),
+            name: name.to_string(),
+            stem: parts.stem,
+            salt: parts.salt.unwrap_or_default(),
+            tag: parts.tag.unwrap_or_default(),
+            form,
+            spec_text,
+            spec,
+            maker_core: maker_core(&maker),
+            maker,
+            ids,
+            unit: identifier(attr(&attrs, &["计价单位"])),
+        }
+    }
+}
+
+/// The index of one version of one family.
+#[derive(Debug, Clone)]
+pub struct Index {
+    /// The family.
+    pub family: Family,
+    /// Every current code, prepared.
+    pub entries: Vec<Entry>,
+    /// bigram -> entries whose stem has it (ascending).
+    pub(crate) postings: HashMap<u64, Vec<u32>>,
+    /// Per entry: its stem's bigrams (sorted), for re-scoring.
+    pub(crate) grams: Vec<Vec<u64>>,
+    /// Per entry: √Σ idf² over its bigrams (cosine norm).
+    pub(crate) norms: Vec<f32>,
+    /// Identifier -> entries.
+    pub(crate) by_id: HashMap<String, Vec<u32>>,
+    /// Codes sorted, for exact and prefix look-ups of legacy ICD codes.
+    pub(crate) codes: Vec<(String, u32)>,
+}
+
+/// Why stored index bytes could not be used (they are then rebuilt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Corrupt;
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn u32(&mut self) -> Result<u32, Corrupt> {
+        let b = self.bytes.get(self.at..self.at + 4).ok_or(Corrupt)?;
+        self.at += 4;
+        Ok(u32::from_le_bytes(b.try_into().map_err(|_| Corrupt)?))
+    }
+    fn u64(&mut self) -> Result<u64, Corrupt> {
+        let b = self.bytes.get(self.at..self.at + 8).ok_or(Corrupt)?;
+        self.at += 8;
+        Ok(u64::from_le_bytes(b.try_into().map_err(|_| Corrupt)?))
+    }
+    fn str(&mut self) -> Result<String, Corrupt> {
+        let n = self.u32()? as usize;
+        let b = self.bytes.get(self.at..self.at + n).ok_or(Corrupt)?;
+        self.at += n;
+        String::from_utf8(b.to_vec()).map_err(|_| Corrupt)
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+impl Index {
+    /// Build the index of a version from the store's rows `(code, name, attrs_json)`.
+    pub fn build(family: Family, rows: &[(String, String, Option<String>)]) -> Index {
+        let entries: Vec<Entry> = rows
+            .iter()
+            .map(|(c, n, a)| Entry::new(family, c, n, a.as_deref()))
+            .collect();
+        let mut postings: HashMap<u64, Vec<u32>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            for g in bigrams(&e.stem) {
+                postings.entry(g).or_default().push(i as u32);
+            }
+        }
+        Index::assemble(family, entries, postings)
+    }
+
+    /// The derived parts: per-entry bigrams and norms, identifier and code look-ups.
+    fn assemble(family: Family, entries: Vec<Entry>, postings: HashMap<u64, Vec<u32>>) -> Index {
+        let n = entries.len().max(1) as f32;
+        let grams: Vec<Vec<u64>> = entries.iter().map(|e| bigrams(&e.stem)).collect();
+        let mut norms = vec![0f32; entries.len()];
+        for ids in postings.values() {
+            let idf = (n / ids.len() as f32).ln() + 1.0;
+            for &i in ids {
+                norms[i as usize] += idf * idf;
+            }
+        }
+        for v in &mut norms {
+            *v = v.sqrt();
+        }
+        let mut by_id: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            for id in &e.ids {
+                by_id.entry(id.clone()).or_default().push(i as u32);
+            }
+        }
+        let mut codes: Vec<(String, u32)> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.code.to_ascii_uppercase(), i as u32))
+            .collect();
+        codes.sort();
+        Index {
+            family,
+            entries,
+            postings,
+            grams,
+            norms,
+            by_id,
+            codes,
+        }
+    }
+
+    /// Inverse document frequency of a bigram present in `df` entries.
+    pub(crate) fn idf(&self, df: usize) -> f32 {
+        (self.entries.len().max(1) as f32 / df.max(1) as f32).ln() + 1.0
+    }
+
+    /// The index as bytes for the store: entries, then postings.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.entries.len() * 160);
+        out.extend_from_slice(MAGIC);
+        put_str(&mut out, self.family.as_str());
+        out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
+        for e in &self.entries {
+            for s in [
+                &e.code,
+                &e.name,
+                &e.stem,
+                &e.salt,
+                &e.tag,
+                &e.form,
+                &e.spec_text,
+                &e.maker,
+                &e.maker_core,
+                &e.unit,
+            ] {
+                put_str(&mut out, s);
+            }
+            e.spec.encode(&mut out);
+            out.extend_from_slice(&(e.ids.len() as u32).to_le_bytes());
+            for id in &e.ids {
+                put_str(&mut out, id);
+            }
+        }
+        let mut keys: Vec<&u64> = self.postings.keys().collect();
+        keys.sort();
+        out.extend_from_slice(&(keys.len() as u32).to_le_bytes());
+        for k in keys {
+            let ids = &self.postings[k];
+            out.extend_from_slice(&k.to_le_bytes());
+            out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+            for i in ids {
+                out.extend_from_slice(&i.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Read what [`Index::to_bytes`] wrote.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Index, Corrupt> {
+        if bytes.get(..8) != Some(MAGIC.as_slice()) {
+            return Err(Corrupt);
+        }
+        let mut r = Reader { bytes, at: 8 };
+        let family: Family = r.str()?.parse().map_err(|_| Corrupt)?;
+        let n = r.u32()? as usize;
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut f = [(); 10].map(|_| String::new());
+            for s in f.iter_mut() {
+                *s = r.str()?;
+            }
+            let spec = Spec::decode(r.bytes, &mut r.at).ok_or(Corrupt)?;
+            let k = r.u32()? as usize;
+            let ids = (0..k).map(|_| r.str()).collect::<Result<_, _>>()?;
+            let [code, name, stem, salt, tag, form, spec_text, maker, maker_core, unit] = f;
+            entries.push(Entry {
+                code,
+                name,
+                stem,
+                salt,
+                tag,
+                form,
+                spec_text,
+                spec,
+                maker,
+                maker_core,
+                ids,
+                unit,
+            });
+        }
+        let k = r.u32()? as usize;
+        let mut postings = HashMap::with_capacity(k);
+        for _ in 0..k {
+            let key = r.u64()?;
+            let m = r.u32()? as usize;
+            let ids = (0..m).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
+            if ids.iter().any(|&i| i as usize >= n) {
+                return Err(Corrupt);
+            }
+            postings.insert(key, ids);
+        }
+        Ok(Index::assemble(family, entries, postings))
+    }
+
+    /// The entry of a national code.
+    pub fn entry_of(&self, code: &str) -> Option<u32> {
+        let up = code.to_ascii_uppercase();
+        self.codes
+            .binary_search_by(|(c, _)| c.as_str().cmp(up.as_str()))
+            .ok()
+            .map(|i| self.codes[i].1)
+    }
+
+    /// Entries whose code starts with `prefix` (upper case), in code order.
+    pub(crate) fn with_prefix(&self, prefix: &str) -> &[(String, u32)] {
+        let start = self.codes.partition_point(|(c, _)| c.as_str() < prefix);
+        let end = start
+            + self.codes[start..]
+                .iter()
+                .take_while(|(c, _)| c.starts_with(prefix))
+                .count();
+        &self.codes[start..end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_round_trip() {
+        let rows = vec![
+            (
+                "X1".to_string(),
+                "盐酸二甲双胍片".to_string(),
+                Some(r#"{"剂型":"片剂","规格":"0.5g","最小包装数量":"48","药品企业":"石药集团欧意药业有限公司","批准文号":"国药准字H20067255"}"#.to_string()),
+            ),
+            ("X2".to_string(), "阿莫西林胶囊".to_string(), None),
+        ];
+        let ix = Index::build(Family::Drug, &rows);
+        let back = Index::from_bytes(&ix.to_bytes()).unwrap();
+        assert_eq!(back.entries, ix.entries);
+        assert_eq!(back.postings, ix.postings);
+        assert_eq!(back.entries[0].spec.display(), "500mg×48");
+        assert_eq!(back.entries[0].maker_core, "石药欧意");
+        assert_eq!(back.entries[0].form, "片");
+        assert_eq!(back.entry_of("x2"), Some(1));
+        assert!(Index::from_bytes(b"junk").is_err());
+    }
+}

@@ -1,0 +1,673 @@
+//! How legacy names, specs and manufacturers are brought to one form before they are compared:
+//! legacy catalogs write the same drug as `盐酸二甲双胍片 0.5g*48片`, `二甲双胍片剂（0.5g）` or
+//! `ＤＤ二甲双胍片`, and the national table as `盐酸二甲双胍片` with `0.5g` and `48`.
+
+/// Fold what a keyboard or an old system changes without changing meaning: full-width ASCII
+/// (`０`, `Ｇ`, `：`) to half-width, the ideographic space to a space, Chinese brackets to `(`
+/// `)`, `μ`/`µ` to `u`, `×`/`＊` to `*`, and ASCII letters to lower case (an NFKC subset for the
+/// characters that occur in catalogs).
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' | '\u{00A0}' => ' ',
+            '【' | '〔' | '〈' | '《' => '(',
+            '】' | '〕' | '〉' | '》' => ')',
+            'μ' | 'µ' => 'u',
+            '×' | '╳' => '*',
+            '、' => ',',
+            _ => c,
+        };
+        // Full-width forms were folded to ASCII above; square and curly brackets mean `()`.
+        let c = match c {
+            '[' | '{' => '(',
+            ']' | '}' => ')',
+            _ => c,
+        };
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// The characters that carry a name's meaning: letters, digits and CJK, with brackets, spaces
+/// and punctuation dropped. A bracket's content stays, as part of the name.
+pub fn squash(folded: &str) -> String {
+    folded.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// Salts written before a drug's base name (`盐酸二甲双胍`), longest first.
+const SALT_PREFIXES: &[&str] = &[
+    "对甲苯磺酸",
+    "门冬氨酸",
+    "葡萄糖酸",
+    "马来酸",
+    "枸橼酸",
+    "甲磺酸",
+    "苯磺酸",
+    "酒石酸",
+    "富马酸",
+    "琥珀酸",
+    "氢溴酸",
+    "苯甲酸",
+    "盐酸",
+    "硫酸",
+    "磷酸",
+    "醋酸",
+    "乳酸",
+    "硝酸",
+    "草酸",
+];
+
+/// Salts written after it (`头孢曲松钠`, `阿托伐他汀钙`).
+const SALT_SUFFIXES: &[&str] = &["钠", "钾", "钙", "镁", "锌"];
+
+/// Dosage-form words at the end of a drug name, longest first, with the form they mean.
+const FORMS: &[(&str, &str)] = &[
+    ("口服溶液剂", "口服溶液"),
+    ("吸入混悬液", "吸入混悬液"),
+    ("薄膜衣片", "薄膜衣片"),
+    ("肠溶胶囊", "肠溶胶囊"),
+    ("缓释胶囊", "缓释胶囊"),
+    ("注射液剂", "注射液"),
+    ("小容量注射剂", "注射液"),
+    ("口服溶液", "口服溶液"),
+    ("胶囊剂", "胶囊"),
+    ("颗粒剂", "颗粒"),
+    ("注射剂", "注射"),
+    ("注射液", "注射液"),
+    ("缓释片", "缓释片"),
+    ("控释片", "控释片"),
+    ("肠溶片", "肠溶片"),
+    ("分散片", "分散片"),
+    ("泡腾片", "泡腾片"),
+    ("咀嚼片", "咀嚼片"),
+    ("口崩片", "口崩片"),
+    ("软胶囊", "软胶囊"),
+    ("口服液", "口服溶液"),
+    ("滴眼液", "滴眼液"),
+    ("滴眼剂", "滴眼液"),
+    ("滴耳液", "滴耳液"),
+    ("混悬液", "混悬液"),
+    ("气雾剂", "气雾剂"),
+    ("喷雾剂", "喷雾剂"),
+    ("软膏剂", "软膏"),
+    ("乳膏剂", "乳膏"),
+    ("栓剂", "栓"),
+    ("丸剂", "丸"),
+    ("散剂", "散"),
+    ("片剂", "片"),
+    ("胶囊", "胶囊"),
+    ("颗粒", "颗粒"),
+    ("含片", "含片"),
+    ("滴丸", "滴丸"),
+    ("糖浆", "糖浆"),
+    ("软膏", "软膏"),
+    ("乳膏", "乳膏"),
+    ("凝胶", "凝胶"),
+    ("贴剂", "贴剂"),
+    ("贴膏", "贴膏"),
+    ("合剂", "合剂"),
+    ("溶液", "溶液"),
+    ("片", "片"),
+    ("丸", "丸"),
+    ("栓", "栓"),
+    ("散", "散"),
+    ("酊", "酊"),
+];
+
+/// The canonical form a 剂型 column value means (`片剂` → `片`, `注射剂` → `注射液`), or the
+/// squashed value itself.
+pub fn canonical_form(value: &str) -> String {
+    let s = squash(&fold(value));
+    if s.starts_with("注射用") || s.contains("粉针") || s.contains("冻干粉") {
+        return "注射用".into();
+    }
+    for (word, form) in FORMS {
+        if s == *word {
+            return (*form).into();
+        }
+    }
+    for (word, form) in FORMS {
+        if s.ends_with(word) {
+            return (*form).into();
+        }
+    }
+    s
+}
+
+/// How close two canonical forms are: 1 equal, 0.9 when one is the broad `注射` (注射剂 covers
+/// solutions and powders) and the other an injection, 0.6 the same kind (two tablets), else 0.
+pub fn form_similarity(a: &str, b: &str) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    if (a == "注射" && b.contains("注射")) || (b == "注射" && a.contains("注射")) {
+        return 0.9;
+    }
+    let kind = |f: &str| {
+        ["片", "胶囊", "注射", "颗粒", "溶液", "丸", "膏", "液"]
+            .iter()
+            .position(|k| f.contains(k))
+    };
+    match (kind(a), kind(b)) {
+        (Some(x), Some(y)) if x == y => 0.6,
+        _ => 0.0,
+    }
+}
+
+/// A name taken apart: what is left to compare by characters, and the parts compared apart.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NameParts {
+    /// Squashed name without salt, form and any spec written into it.
+    pub stem: String,
+    /// The salt, if the name carries one.
+    pub salt: Option<String>,
+    /// The canonical dosage form the name ends with.
+    pub form: Option<String>,
+    /// A spec written into the name (`阿莫西林胶囊0.25g*24粒`).
+    pub spec: Option<String>,
+    /// A bracketed addition at the end of a drug name (`(基药)`, `（进口）`), kept as a token of
+    /// its own so it neither hides the form nor dilutes the name.
+    pub tag: Option<String>,
+}
+
+/// Take a name apart. Salt and form are split off drug names only: in a diagnosis `钠` or `片`
+/// are just characters.
+pub fn name_parts(name: &str, drug: bool) -> NameParts {
+    let folded = fold(name);
+    let (base, spec) = split_spec(&folded);
+    let mut parts = NameParts {
+        spec,
+        ..Default::default()
+    };
+    if !drug {
+        parts.stem = squash(base);
+        return parts;
+    }
+    let mut base = base.trim_end();
+    if let Some(open) = base.rfind('(').filter(|_| base.ends_with(')')) {
+        if open > 0 {
+            let tag = squash(&base[open..]);
+            if !tag.is_empty() {
+                parts.tag = Some(tag);
+            }
+            base = &base[..open];
+        }
+    }
+    let mut s = squash(base);
+    if let Some(rest) = s.strip_prefix("注射用") {
+        parts.form = Some("注射用".into());
+        s = rest.to_string();
+    } else {
+        for (word, form) in FORMS {
+            if s.chars().count() > word.chars().count() && s.ends_with(word) {
+                parts.form = Some((*form).into());
+                s.truncate(s.len() - word.len());
+                break;
+            }
+        }
+    }
+    for salt in SALT_PREFIXES {
+        if s.chars().count() >= salt.chars().count() + 2 && s.starts_with(salt) {
+            parts.salt = Some((*salt).into());
+            s = s[salt.len()..].to_string();
+            break;
+        }
+    }
+    if parts.salt.is_none() {
+        for salt in SALT_SUFFIXES {
+            if s.chars().count() >= 3 && s.ends_with(salt) {
+                parts.salt = Some((*salt).into());
+                s.truncate(s.len() - salt.len());
+                break;
+            }
+        }
+    }
+    parts.stem = s;
+    parts
+}
+
+/// Characters a spec written after a name may contain.
+fn spec_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || " .*/:%+-~()".contains(c)
+        || "片粒支袋瓶盒丸贴枚万单位国际毫克升微".contains(c)
+}
+
+/// Split `阿莫西林胶囊0.25g*24粒` into the name and the spec written after it.
+fn split_spec(folded: &str) -> (&str, Option<String>) {
+    for (i, c) in folded.char_indices() {
+        if i > 0 && c.is_ascii_digit() {
+            let tail = &folded[i..];
+            if tail.chars().all(spec_char) && !parse_spec(tail).quantities.is_empty() {
+                let head = folded[..i].trim_end_matches([' ', '(']);
+                if !head.is_empty() {
+                    return (head, Some(tail.trim().to_string()));
+                }
+            }
+        }
+    }
+    (folded, None)
+}
+
+/// What a quantity measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dim {
+    /// Mass, in mg.
+    Mass,
+    /// Volume, in ml.
+    Volume,
+    /// Units (IU, 单位), in U.
+    Units,
+    /// A percentage.
+    Percent,
+    /// Length, in mm.
+    Length,
+}
+
+impl Dim {
+    fn code(self) -> u8 {
+        self as u8
+    }
+
+    fn from_code(c: u8) -> Option<Dim> {
+        Some(match c {
+            0 => Dim::Mass,
+            1 => Dim::Volume,
+            2 => Dim::Units,
+            3 => Dim::Percent,
+            4 => Dim::Length,
+            _ => return None,
+        })
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Dim::Mass => "mg",
+            Dim::Volume => "ml",
+            Dim::Units => "U",
+            Dim::Percent => "%",
+            Dim::Length => "mm",
+        }
+    }
+}
+
+/// Units a spec may use, longest first: (written, dimension, factor to the base unit).
+const UNITS: &[(&str, Dim, f64)] = &[
+    ("万单位", Dim::Units, 10_000.0),
+    ("国际单位", Dim::Units, 1.0),
+    ("万iu", Dim::Units, 10_000.0),
+    ("万u", Dim::Units, 10_000.0),
+    ("单位", Dim::Units, 1.0),
+    ("毫克", Dim::Mass, 1.0),
+    ("微克", Dim::Mass, 0.001),
+    ("毫升", Dim::Volume, 1.0),
+    ("mcg", Dim::Mass, 0.001),
+    ("iu", Dim::Units, 1.0),
+    ("mg", Dim::Mass, 1.0),
+    ("ug", Dim::Mass, 0.001),
+    ("kg", Dim::Mass, 1_000_000.0),
+    ("ml", Dim::Volume, 1.0),
+    ("mm", Dim::Length, 1.0),
+    ("cm", Dim::Length, 10.0),
+    ("克", Dim::Mass, 1000.0),
+    ("升", Dim::Volume, 1000.0),
+    ("g", Dim::Mass, 1000.0),
+    ("l", Dim::Volume, 1000.0),
+    ("u", Dim::Units, 1.0),
+    ("%", Dim::Percent, 1.0),
+];
+
+/// Words that count pieces in a pack.
+const COUNT_WORDS: &str = "片粒支袋瓶盒丸贴枚只个包";
+
+/// A spec in canonical form: its quantities in base units and the pieces per pack.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Spec {
+    /// (value × 1000 in the base unit, rounded; dimension), in the order written.
+    pub quantities: Vec<(u64, Dim)>,
+    /// Pieces per pack (`*24片`).
+    pub count: Option<u32>,
+}
+
+impl Spec {
+    /// True when nothing was understood.
+    pub fn is_empty(&self) -> bool {
+        self.quantities.is_empty() && self.count.is_none()
+    }
+
+    /// Shown in evidence: `250mg×24`, `2ml+1mg×5`.
+    pub fn display(&self) -> String {
+        let mut s = self
+            .quantities
+            .iter()
+            .map(|(v, d)| format!("{}{}", trim_num(*v as f64 / 1000.0), d.unit()))
+            .collect::<Vec<_>>()
+            .join("+");
+        if let Some(n) = self.count {
+            s.push_str(&format!("×{n}"));
+        }
+        s
+    }
+
+    /// Compact bytes for the index.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.push(self.quantities.len() as u8);
+        for (v, d) in &self.quantities {
+            out.extend_from_slice(&v.to_le_bytes());
+            out.push(d.code());
+        }
+        out.extend_from_slice(&self.count.unwrap_or(0).to_le_bytes());
+    }
+
+    /// Read what [`Spec::encode`] wrote; `None` on truncated bytes.
+    pub fn decode(bytes: &[u8], at: &mut usize) -> Option<Spec> {
+        let n = *bytes.get(*at)? as usize;
+        *at += 1;
+        let mut quantities = Vec::with_capacity(n);
+        for _ in 0..n {
+            let v = u64::from_le_bytes(bytes.get(*at..*at + 8)?.try_into().ok()?);
+            let d = Dim::from_code(*bytes.get(*at + 8)?)?;
+            *at += 9;
+            quantities.push((v, d));
+        }
+        let c = u32::from_le_bytes(bytes.get(*at..*at + 4)?.try_into().ok()?);
+        *at += 4;
+        Some(Spec {
+            quantities,
+            count: (c > 0).then_some(c),
+        })
+    }
+}
+
+fn trim_num(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Parse a spec as catalogs write it: `0.25g*24片/盒`, `250mg`, `0.25 g x 24`, `2ml:1mg*5支`,
+/// `3ml:300单位`, `8cm*10cm`. Masses become mg, volumes ml, units U (万单位 × 10,000).
+pub fn parse_spec(spec: &str) -> Spec {
+    let s = fold(spec);
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Spec::default();
+    let mut i = 0;
+    let mut after_separator = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                i += 1;
+            }
+            let num: String = chars[start..i].iter().collect();
+            let Ok(value) = num.trim_end_matches('.').parse::<f64>() else {
+                continue;
+            };
+            let mut j = i;
+            while j < chars.len() && chars[j] == ' ' {
+                j += 1;
+            }
+            let rest: String = chars[j..chars.len().min(j + 4)].iter().collect();
+            let unit = UNITS.iter().find(|(u, _, _)| {
+                rest.starts_with(u)
+                    // `g`, `l`, `u` alone only when no other letter follows (`gtt`, `ug`).
+                    && !(u.len() == 1
+                        && rest[u.len()..]
+                            .chars()
+                            .next()
+                            .is_some_and(|n| n.is_ascii_alphabetic()))
+            });
+            if let Some((u, dim, factor)) = unit {
+                out.quantities
+                    .push(((value * factor * 1000.0).round() as u64, *dim));
+                i = j + u.chars().count();
+            } else if after_separator
+                || chars.get(j).is_some_and(|n| COUNT_WORDS.contains(*n))
+                || (j >= chars.len() && !out.quantities.is_empty())
+            {
+                if value.fract() == 0.0 && value > 0.0 {
+                    out.count = Some(value as u32);
+                }
+                i = j;
+            }
+            after_separator = false;
+        } else {
+            if matches!(c, '*' | 'x' | '/') {
+                after_separator = true;
+            } else if c != ' ' {
+                after_separator = false;
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+/// How close two specs are: 1 when every quantity and the count agree; partial credit for the
+/// quantities shared; 0 when they contradict.
+pub fn spec_similarity(a: &Spec, b: &Spec) -> f64 {
+    if a.quantities.is_empty() || b.quantities.is_empty() {
+        return match (a.count, b.count) {
+            (Some(x), Some(y)) if x == y => 1.0,
+            (Some(_), Some(_)) => 0.3,
+            _ => 0.5,
+        };
+    }
+    let shared = a
+        .quantities
+        .iter()
+        .filter(|q| b.quantities.contains(q))
+        .count();
+    let q = shared as f64 / a.quantities.len().max(b.quantities.len()) as f64;
+    let count = match (a.count, b.count) {
+        (Some(x), Some(y)) if x != y => 0.8,
+        _ => 1.0,
+    };
+    q * count
+}
+
+/// Words a manufacturer's name carries that say nothing about which one it is.
+const MAKER_NOISE: &[&str] = &[
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "责任公司",
+    "公司",
+    "股份",
+    "集团",
+    "制药厂",
+    "制药",
+    "药业",
+    "药厂",
+    "医药",
+    "生物",
+    "科技",
+    "工业",
+    "实业",
+    "医疗器械",
+    "医疗用品",
+    "医疗",
+    "器械",
+    "总厂",
+    "厂",
+];
+
+/// The distinctive core of a manufacturer's name: `华北制药股份有限公司` and `华北制药` both
+/// give `华北`. Bracketed parts and company words are removed; a place in front is kept
+/// (`江苏示例` and `河南示例` are different makers), so `示例` ⊂ `江苏示例` scores as containment.
+pub fn maker_core(name: &str) -> String {
+    let folded = fold(name);
+    let mut s = String::new();
+    let mut depth = 0;
+    for c in folded.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = (depth - 1).max(0),
+            _ if depth == 0 && c.is_alphanumeric() => s.push(c),
+            _ => {}
+        }
+    }
+    loop {
+        let before = s.len();
+        for word in MAKER_NOISE {
+            if let Some(i) = s.find(word) {
+                if i > 0 {
+                    s = format!("{}{}", &s[..i], &s[i + word.len()..]);
+                }
+            }
+        }
+        if s.len() == before {
+            break;
+        }
+    }
+    s
+}
+
+/// The characters of a string as bigram keys, with start and end markers so one-character
+/// names have keys and the first and last characters weigh a little more.
+pub fn bigrams(s: &str) -> Vec<u64> {
+    let mut chars = vec!['^'];
+    chars.extend(s.chars());
+    chars.push('$');
+    let mut out: Vec<u64> = chars
+        .windows(2)
+        .map(|w| ((w[0] as u64) << 32) | w[1] as u64)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Dice coefficient of two sorted, deduplicated bigram lists.
+pub fn dice(a: &[u64], b: &[u64]) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    2.0 * shared as f64 / (a.len() + b.len()) as f64
+}
+
+/// How close two manufacturer cores are: 1 equal, 0.9 when one holds the other, else Dice.
+pub fn maker_similarity(a: &str, b: &str) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    if a == b {
+        1.0
+    } else if a.contains(b) || b.contains(a) {
+        0.9
+    } else {
+        dice(&bigrams(a), &bigrams(b))
+    }
+}
+
+/// An identifier as compared: folded, without spaces or punctuation, upper case
+/// (`国药准字 h20067255` → `国药准字H20067255`).
+pub fn identifier(s: &str) -> String {
+    squash(&fold(s)).to_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_full_width_and_brackets() {
+        assert_eq!(fold("ＡＢ１２（注）【x】"), "ab12(注)(x)");
+        assert_eq!(squash(&fold("床位费【三人间】")), "床位费三人间");
+    }
+
+    #[test]
+    fn splits_salt_form_and_spec_off_drug_names() {
+        let p = name_parts("盐酸二甲双胍片 0.5g*48片", true);
+        assert_eq!(p.stem, "二甲双胍");
+        assert_eq!(p.salt.as_deref(), Some("盐酸"));
+        assert_eq!(p.form.as_deref(), Some("片"));
+        assert_eq!(p.spec.as_deref(), Some("0.5g*48片"));
+        let p = name_parts("注射用头孢曲松钠", true);
+        assert_eq!(
+            (p.stem.as_str(), p.salt.as_deref(), p.form.as_deref()),
+            ("头孢曲松", Some("钠"), Some("注射用"))
+        );
+        let p = name_parts("阿莫西林胶囊剂", true);
+        assert_eq!(
+            (p.stem.as_str(), p.form.as_deref()),
+            ("阿莫西林", Some("胶囊"))
+        );
+        assert_eq!(name_parts("维生素B1片", true).stem, "维生素b1");
+        let p = name_parts("阿莫西林片剂（基药）", true);
+        assert_eq!(
+            (p.stem.as_str(), p.form.as_deref(), p.tag.as_deref()),
+            ("阿莫西林", Some("片"), Some("基药"))
+        );
+        assert_eq!(name_parts("低钾血症", false).stem, "低钾血症");
+    }
+
+    #[test]
+    fn specs_reach_base_units() {
+        let a = parse_spec("0.25g*24片/盒");
+        let b = parse_spec("250mg×24粒");
+        let c = parse_spec("0.25 g x 24");
+        assert_eq!(a.quantities, vec![(250_000, Dim::Mass)]);
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a.display(), "250mg×24");
+        let d = parse_spec("3ml:300单位");
+        assert_eq!(
+            d.quantities,
+            vec![(3000, Dim::Volume), (300_000, Dim::Units)]
+        );
+        assert_eq!(
+            parse_spec("80万单位").quantities,
+            vec![(800_000_000, Dim::Units)]
+        );
+        assert_eq!(parse_spec("500μg").quantities, vec![(500, Dim::Mass)]);
+        assert_eq!(spec_similarity(&a, &parse_spec("0.5g*24片")), 0.0);
+        let e = Spec::decode(
+            &{
+                let mut v = Vec::new();
+                d.encode(&mut v);
+                v
+            },
+            &mut 0,
+        );
+        assert_eq!(e, Some(d));
+    }
+
+    #[test]
+    fn manufacturer_cores_compare() {
+        assert_eq!(maker_core("华北制药股份有限公司"), "华北");
+        assert_eq!(maker_core("华北制药"), "华北");
+        assert_eq!(maker_core("浙江华海药业股份有限公司"), "浙江华海");
+        assert_eq!(maker_similarity("华海", "浙江华海"), 0.9);
+        assert_eq!(maker_core("石药集团欧意药业有限公司"), "石药欧意");
+        assert!(
+            maker_similarity(
+                &maker_core("石药欧意"),
+                &maker_core("石药集团欧意药业有限公司")
+            ) >= 0.9
+        );
+    }
+
+    #[test]
+    fn canonical_forms() {
+        assert_eq!(canonical_form("片剂"), "片");
+        assert_eq!(canonical_form("注射剂"), "注射");
+        assert_eq!(form_similarity("注射", "注射用"), 0.9);
+        assert_eq!(canonical_form("注射用无菌粉末"), "注射用");
+        assert_eq!(canonical_form("硬胶囊"), "胶囊");
+    }
+}

@@ -1,0 +1,309 @@
+//! Suggestions for every unmapped local code of an area: the index of the version in force
+//! (loaded from the store, or built and saved once), mappings approved in other areas ranked
+//! first, candidates already rejected for the local code left out, and the review file's rows.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::index::{Index, FORMAT};
+use super::normalise::{fold, squash};
+use super::search::{Candidate, Query, Scratch};
+use crate::codes::Family;
+use crate::mapping::crosswalk::Status;
+use crate::mapping::gather::Local;
+use crate::mapping::load::Crosswalks;
+use crate::mapping::review::ReviewRow;
+use crate::store::{Store, StoreError};
+
+/// How the index was obtained.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexInfo {
+    /// The version indexed.
+    pub version: String,
+    /// National codes in it.
+    pub codes: usize,
+    /// True when built now (absent, or stored in another layout); false when reused.
+    pub built: bool,
+    /// Seconds to build or load it.
+    pub seconds: f64,
+    /// Its size in the store.
+    pub bytes: usize,
+}
+
+/// The index of `version` of `family`: the stored one when its layout is current, else built
+/// from the store's rows and saved for next time.
+pub fn load_or_build(
+    store: &mut Store,
+    family: Family,
+    version: &str,
+) -> Result<(Index, IndexInfo), StoreError> {
+    let start = Instant::now();
+    if let Some(bytes) = store.load_index(family, version, FORMAT)? {
+        if let Ok(index) = Index::from_bytes(&bytes) {
+            let info = IndexInfo {
+                version: version.to_string(),
+                codes: index.entries.len(),
+                built: false,
+                seconds: start.elapsed().as_secs_f64(),
+                bytes: bytes.len(),
+            };
+            return Ok((index, info));
+        }
+    }
+    let rows = store.codes_of(family, version)?;
+    let index = Index::build(family, &rows);
+    let bytes = index.to_bytes();
+    store.save_index(family, version, FORMAT, &bytes)?;
+    let info = IndexInfo {
+        version: version.to_string(),
+        codes: index.entries.len(),
+        built: true,
+        seconds: start.elapsed().as_secs_f64(),
+        bytes: bytes.len(),
+    };
+    Ok((index, info))
+}
+
+/// A mapping approved in another area.
+#[derive(Debug, Clone)]
+struct Approved {
+    area: String,
+    national_code: String,
+    national_name: String,
+}
+
+/// What other areas and this area's reviewers already decided.
+#[derive(Debug, Clone, Default)]
+pub struct Decisions {
+    by_code: HashMap<String, Vec<Approved>>,
+    by_name: HashMap<String, Vec<Approved>>,
+    rejected: HashMap<String, HashSet<String>>,
+}
+
+fn name_key(name: &str) -> String {
+    squash(&fold(name))
+}
+
+impl Decisions {
+    /// Approved rows of `family` in every other area, and rows of `area` rejected.
+    pub fn from_crosswalks(crosswalks: &Crosswalks, area: &str, family: Family) -> Decisions {
+        let mut d = Decisions::default();
+        for ((a, f), cw) in &crosswalks.by_key {
+            if *f != family {
+                continue;
+            }
+            for m in &cw.rows {
+                if a == area {
+                    if m.status == Status::Rejected {
+                        d.rejected
+                            .entry(m.local_code.clone())
+                            .or_default()
+                            .insert(m.national_code.clone());
+                    }
+                    continue;
+                }
+                if m.status != Status::Approved || m.condition.is_some() {
+                    continue;
+                }
+                let approved = Approved {
+                    area: a.clone(),
+                    national_code: m.national_code.clone(),
+                    national_name: m.national_name.clone(),
+                };
+                d.by_code
+                    .entry(m.local_code.clone())
+                    .or_default()
+                    .push(approved.clone());
+                let key = name_key(&m.local_name);
+                if !key.is_empty() {
+                    d.by_name.entry(key).or_default().push(approved);
+                }
+            }
+        }
+        d
+    }
+
+    /// Other areas' approvals for a local code: same code first, then same normalised name.
+    fn prior(&self, local: &Local, index: &Index) -> Vec<Candidate> {
+        let mut out: Vec<Candidate> = Vec::new();
+        let same_code = self.by_code.get(&local.code).into_iter().flatten();
+        let same_name = self
+            .by_name
+            .get(&name_key(&local.name))
+            .into_iter()
+            .flatten();
+        for (a, how, score) in same_code
+            .map(|a| (a, "same local code", 1.0))
+            .chain(same_name.map(|a| (a, "same local name", 0.99)))
+        {
+            if out.iter().any(|c| c.code == a.national_code) {
+                continue;
+            }
+            let name = index
+                .entry_of(&a.national_code)
+                .map(|i| index.entries[i as usize].name.clone())
+                .unwrap_or_else(|| a.national_name.clone());
+            out.push(Candidate {
+                code: a.national_code.clone(),
+                name,
+                score,
+                evidence: format!("approved in area {} ({how})", a.area),
+            });
+        }
+        out
+    }
+}
+
+/// One local code and its candidates, best first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suggestion {
+    /// The local code.
+    pub local_code: String,
+    /// Its name.
+    pub local_name: String,
+    /// Records carrying it.
+    pub records: u64,
+    /// The candidates.
+    pub candidates: Vec<Candidate>,
+    /// Spec, form… as the legacy catalog has them, for the reviewer.
+    #[serde(skip)]
+    pub detail: String,
+}
+
+fn detail(l: &Local) -> String {
+    [
+        ("规格", &l.spec),
+        ("剂型", &l.form),
+        ("单位", &l.unit),
+        ("厂家", &l.manufacturer),
+        ("批准文号", &l.approval_no),
+        ("本位码", &l.std_code),
+    ]
+    .iter()
+    .filter_map(|(k, v)| {
+        v.as_deref()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| format!("{k} {}", v.trim()))
+    })
+    .collect::<Vec<_>>()
+    .join("; ")
+}
+
+/// Candidates for every local code, on every core. `tick` is called once per local code done.
+pub fn suggest_all(
+    index: &Index,
+    locals: &[Local],
+    top: usize,
+    decisions: &Decisions,
+    tick: &(dyn Fn() + Sync),
+) -> Vec<Suggestion> {
+    locals
+        .par_iter()
+        .map_init(Scratch::default, |scratch, local| {
+            let rejected = decisions.rejected.get(&local.code);
+            let skip = |code: &str| rejected.is_some_and(|r| r.contains(code));
+            let mut candidates: Vec<Candidate> = decisions
+                .prior(local, index)
+                .into_iter()
+                .filter(|c| !skip(&c.code))
+                .collect();
+            candidates.truncate(top);
+            let q = Query::new(index.family, local);
+            let found = index.search(&q, top + candidates.len(), &skip, scratch);
+            for c in found {
+                if candidates.len() >= top {
+                    break;
+                }
+                if !candidates.iter().any(|p| p.code == c.code) {
+                    candidates.push(c);
+                }
+            }
+            tick();
+            Suggestion {
+                local_code: local.code.clone(),
+                local_name: local.name.clone(),
+                records: local.records,
+                candidates,
+                detail: detail(local),
+            }
+        })
+        .collect()
+}
+
+/// The review file's rows: one per candidate, or one with rank 0 for a local code without any.
+pub fn review_rows(area: &str, family: Family, suggestions: &[Suggestion]) -> Vec<ReviewRow> {
+    let mut rows = Vec::new();
+    for s in suggestions {
+        let base = ReviewRow {
+            area: area.to_string(),
+            family: family.to_string(),
+            local_code: s.local_code.clone(),
+            local_name: s.local_name.clone(),
+            local_detail: s.detail.clone(),
+            records: s.records,
+            ..Default::default()
+        };
+        if s.candidates.is_empty() {
+            rows.push(ReviewRow {
+                evidence: "no candidate found".into(),
+                ..base
+            });
+            continue;
+        }
+        for (i, c) in s.candidates.iter().enumerate() {
+            rows.push(ReviewRow {
+                rank: i as u32 + 1,
+                national_code: c.code.clone(),
+                national_name: c.name.clone(),
+                score: c.score,
+                evidence: c.evidence.clone(),
+                ..base.clone()
+            });
+        }
+    }
+    rows
+}
+
+/// How good the suggestions look, for the summary line.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tally {
+    /// Local codes suggested for.
+    pub local_codes: usize,
+    /// Those with at least one candidate.
+    pub with_candidate: usize,
+    /// Those whose best candidate was approved in another area.
+    pub from_other_areas: usize,
+    /// Best-candidate scores by band: `>=0.90`, `0.70-0.90`, `0.50-0.70`, `<0.50`.
+    pub top_score: BTreeMap<&'static str, usize>,
+}
+
+/// Count the suggestions.
+pub fn tally(suggestions: &[Suggestion]) -> Tally {
+    let mut t = Tally {
+        local_codes: suggestions.len(),
+        ..Default::default()
+    };
+    for band in [">=0.90", "0.70-0.90", "0.50-0.70", "<0.50"] {
+        t.top_score.insert(band, 0);
+    }
+    for s in suggestions {
+        let Some(best) = s.candidates.first() else {
+            continue;
+        };
+        t.with_candidate += 1;
+        if best.evidence.starts_with("approved in area") {
+            t.from_other_areas += 1;
+        }
+        let band = match best.score {
+            x if x >= 0.9 => ">=0.90",
+            x if x >= 0.7 => "0.70-0.90",
+            x if x >= 0.5 => "0.50-0.70",
+            _ => "<0.50",
+        };
+        *t.top_score.entry(band).or_default() += 1;
+    }
+    t
+}

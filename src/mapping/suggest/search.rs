@@ -1,0 +1,585 @@
+//! Candidates for one local code: exact identifiers first (批准文号, 本位码, 注册备案号, a
+//! legacy ICD code), then the bigram index with IDF weights, then the best of those re-scored
+//! on name, salt, form, spec, manufacturer and unit, each with the evidence that scored it.
+
+use std::fmt::Write as _;
+
+use super::index::{Entry, Index};
+use super::normalise::{
+    bigrams, canonical_form, dice, fold, form_similarity, identifier, maker_core, maker_similarity,
+    name_parts, parse_spec, spec_similarity, squash, Spec,
+};
+use crate::codes::Family;
+use crate::mapping::gather::Local;
+
+/// At most this many entries (the best by bigram score) are re-scored per local code.
+const POOL: usize = 1500;
+
+/// The best score fields alone can give: above it only exact identifiers and codes.
+const NAME_CAP: f64 = 0.9;
+
+/// Candidates scoring under this are not offered.
+const FLOOR: f64 = 0.15;
+
+/// A local code prepared for search.
+#[derive(Debug, Clone)]
+pub struct Query {
+    stem: String,
+    salt: String,
+    tag: String,
+    grams: Vec<u64>,
+    form: String,
+    spec: Spec,
+    spec_grams: Vec<u64>,
+    maker_core: String,
+    ids: Vec<String>,
+    unit: String,
+    icd: Option<Icd>,
+}
+
+/// A legacy ICD code: the code as written (upper case) and the 医保版 code it stands for.
+#[derive(Debug, Clone, PartialEq)]
+struct Icd {
+    /// A dagger/asterisk pair's asterisk part (`+G01*`), upper case.
+    asterisk: String,
+    written: String,
+    padded: String,
+    stem: String,
+    category: String,
+}
+
+/// Read a local code as a legacy ICD-10 (diagnoses) or ICD-9-CM-3 (procedures) code:
+/// `j18.9` → `J18.900`, `I10` → `I10.X00`, `K35.8` → `K35.800`, `37.83` → `37.8300`. A code
+/// without a dot is read only when it is a bare category (`I10`, `37`), so that opaque HIS codes
+/// are not taken for ICD codes.
+fn legacy_icd(family: Family, code: &str) -> Option<Icd> {
+    let c: String = code
+        .trim()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let (main, asterisk) = match c.split_once('+') {
+        Some((m, a)) if family == Family::Diagnosis => (m.to_string(), format!("+{a}")),
+        _ => (c.clone(), String::new()),
+    };
+    let (head, tail) = match main.split_once('.') {
+        Some((h, t)) => (h.to_string(), t.to_string()),
+        None => (main.clone(), String::new()),
+    };
+    let (sub, ext) = match tail.find('X').filter(|&i| i > 0) {
+        Some(i) => (tail[..i].to_string(), tail[i..].to_string()),
+        None => (tail.clone(), String::new()),
+    };
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    let ext_ok = ext.is_empty() || (ext.len() >= 4 && digits(&ext[1..]));
+    match family {
+        Family::Diagnosis => {
+            let mut h = head.chars();
+            let letter = h.next().filter(|c| c.is_ascii_uppercase())?;
+            let num: String = h.collect();
+            if num.len() != 2 || !digits(&num) || sub.len() > 3 || !ext_ok {
+                return None;
+            }
+            if !sub.chars().all(|c| c.is_ascii_digit() || c == 'X') {
+                return None;
+            }
+            let category = format!("{letter}{num}");
+            let base = if sub.is_empty() { "X".to_string() } else { sub };
+            let stem = format!("{category}.{base:0<3}");
+            Some(Icd {
+                written: c,
+                padded: format!("{stem}{ext}{asterisk}"),
+                asterisk,
+                stem,
+                category,
+            })
+        }
+        Family::Procedure => {
+            if head.len() != 2 || !digits(&head) || sub.len() > 4 || !digits(&sub) || !ext_ok {
+                return None;
+            }
+            let stem = format!("{head}.{sub:0<4}");
+            Some(Icd {
+                written: c,
+                padded: format!("{stem}{ext}"),
+                asterisk,
+                stem,
+                category: head,
+            })
+        }
+        _ => None,
+    }
+}
+
+impl Query {
+    /// Prepare a local code of `family`.
+    pub fn new(family: Family, local: &Local) -> Query {
+        let drug = family == Family::Drug;
+        let parts = name_parts(&local.name, drug);
+        let spec_text = local
+            .spec
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .or(parts.spec.clone())
+            .unwrap_or_default();
+        let form = match local.form.as_deref().filter(|f| !f.trim().is_empty()) {
+            Some(f) if drug => canonical_form(f),
+            _ => parts.form.clone().unwrap_or_default(),
+        };
+        let ids = [&local.approval_no, &local.std_code]
+            .iter()
+            .filter_map(|v| v.as_deref())
+            .flat_map(|v| v.split([';', '；', ',']))
+            .map(identifier)
+            .filter(|s| s.len() >= 6)
+            .collect();
+        Query {
+            grams: bigrams(&parts.stem),
+            stem: parts.stem,
+            salt: parts.salt.unwrap_or_default(),
+            tag: parts.tag.unwrap_or_default(),
+            form,
+            spec: parse_spec(&spec_text),
+            spec_grams: bigrams(&squash(&fold(&spec_text))),
+            maker_core: local
+                .manufacturer
+                .as_deref()
+                .map(maker_core)
+                .unwrap_or_default(),
+            ids,
+            unit: local.unit.as_deref().map(identifier).unwrap_or_default(),
+            icd: legacy_icd(family, &local.code),
+        }
+    }
+}
+
+/// One proposed national code.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Candidate {
+    /// The national code.
+    pub code: String,
+    /// Its national name.
+    pub name: String,
+    /// 0..1.
+    pub score: f64,
+    /// Which fields matched and how.
+    pub evidence: String,
+}
+
+/// Per-thread work space: bigram score per entry and which entries were touched.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    acc: Vec<f32>,
+    touched: Vec<u32>,
+}
+
+/// Where evidence goes: a string when it is wanted, nowhere while the pool is scored.
+struct Evidence<'a>(Option<&'a mut String>);
+
+impl std::fmt::Write for Evidence<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if let Some(out) = self.0.as_mut() {
+            out.push_str(s);
+        }
+        Ok(())
+    }
+
+    fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> std::fmt::Result {
+        match self.0.as_mut() {
+            Some(out) => out.write_fmt(args),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Field weights per family: name, form, spec, manufacturer, unit.
+fn weights(family: Family) -> [f64; 5] {
+    match family {
+        Family::Drug => [0.5, 0.15, 0.2, 0.15, 0.0],
+        Family::Consumable => [0.6, 0.0, 0.2, 0.2, 0.0],
+        Family::Service => [0.85, 0.0, 0.0, 0.0, 0.15],
+        Family::Diagnosis | Family::Procedure => [1.0, 0.0, 0.0, 0.0, 0.0],
+    }
+}
+
+impl Index {
+    /// The best `top` candidates for `q`, skipping national codes `skip` says no to (candidates
+    /// already rejected for this local code).
+    pub fn search(
+        &self,
+        q: &Query,
+        top: usize,
+        skip: &dyn Fn(&str) -> bool,
+        scratch: &mut Scratch,
+    ) -> Vec<Candidate> {
+        // (entry, prior score, evidence) from exact identifiers and legacy ICD codes.
+        let mut exact: Vec<(u32, f64, String)> = Vec::new();
+        for id in &q.ids {
+            if let Some(hits) = self.by_id.get(id) {
+                let label = if id.starts_with("国药准字") || id.starts_with("国药") {
+                    "批准文号"
+                } else if id.starts_with("国械") || id.contains("械") {
+                    "注册证号"
+                } else {
+                    "本位码"
+                };
+                for &h in hits {
+                    exact.push((h, 0.95, format!("{label} exact")));
+                }
+            }
+        }
+        if let Some(icd) = &q.icd {
+            if let Some(i) = self.entry_of(&icd.written) {
+                exact.push((i, 0.95, format!("ICD code {} =", icd.written)));
+            }
+            if icd.padded != icd.written {
+                if let Some(i) = self.entry_of(&icd.padded) {
+                    exact.push((i, 0.92, format!("ICD {} → {}", icd.written, icd.padded)));
+                }
+            }
+            // A dagger code's asterisk part (`+G01*`) must agree for the stem or category to
+            // count for much: the pair is one diagnosis.
+            let same_asterisk =
+                |code: &str| !icd.asterisk.is_empty() && code.ends_with(icd.asterisk.as_str());
+            let mut near: Vec<(u32, f64, String)> = Vec::new();
+            for (code, i) in self.with_prefix(&icd.stem).iter().take(200) {
+                let prior = if same_asterisk(code) { 0.7 } else { 0.6 };
+                near.push((*i, prior, format!("ICD stem {}", icd.stem)));
+            }
+            for (code, i) in self
+                .with_prefix(&format!("{}.", icd.category))
+                .iter()
+                .take(400)
+            {
+                if same_asterisk(code) {
+                    near.push((
+                        *i,
+                        0.65,
+                        format!("ICD category {} and {}", icd.category, icd.asterisk),
+                    ));
+                } else {
+                    near.push((*i, 0.4, format!("ICD category {}", icd.category)));
+                }
+            }
+            near.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+            exact.extend(near);
+        }
+        let pool = self.pool(q, scratch);
+        // (score, entry, why): evidence is written only for the candidates kept.
+        let mut scored: Vec<(f64, u32, Option<&str>)> =
+            Vec::with_capacity(pool.len() + exact.len());
+        let mut seen = std::collections::HashSet::new();
+        for (i, prior, why) in &exact {
+            if !seen.insert(*i) {
+                continue;
+            }
+            let s = self.rescore(q, *i as usize, None);
+            // Exact identifiers and codes make a candidate near-certain (0.9 and up); the fields
+            // still order several. A stem or category of a legacy ICD code only lifts the floor.
+            let score = if *prior >= 0.9 {
+                prior + (1.0 - prior) * s
+            } else {
+                prior + (NAME_CAP - prior) * s
+            };
+            scored.push((score, *i, Some(why.as_str())));
+        }
+        for i in pool {
+            if !seen.insert(i) {
+                continue;
+            }
+            let score = self.rescore(q, i as usize, None) * NAME_CAP;
+            if score >= FLOOR {
+                scored.push((score, i, None));
+            }
+        }
+        scored.retain(|(_, i, _)| !skip(&self.entries[*i as usize].code));
+        scored.sort_by(|a, b| {
+            b.0.partial_cmp(&a.0)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| {
+                    self.entries[a.1 as usize]
+                        .code
+                        .cmp(&self.entries[b.1 as usize].code)
+                })
+        });
+        scored.truncate(top);
+        scored
+            .into_iter()
+            .map(|(score, i, why)| {
+                let e = &self.entries[i as usize];
+                let mut evidence = String::new();
+                if let Some(why) = why {
+                    evidence.push_str(why);
+                    evidence.push_str("; ");
+                }
+                self.rescore(q, i as usize, Some(&mut evidence));
+                Candidate {
+                    code: e.code.clone(),
+                    name: e.name.clone(),
+                    score: (score * 1000.0).round() / 1000.0,
+                    evidence,
+                }
+            })
+            .collect()
+    }
+
+    /// Entries worth re-scoring: the best by IDF-weighted cosine over stem bigrams. Bigrams in
+    /// more than 1 of 20 entries are skipped when the name has rarer ones, so a common pair
+    /// (`头孢`, `肿瘤`) does not touch a third of the table.
+    fn pool(&self, q: &Query, scratch: &mut Scratch) -> Vec<u32> {
+        let n = self.entries.len();
+        if scratch.acc.len() != n {
+            scratch.acc = vec![0.0; n];
+        }
+        let cap = (n / 20).max(5000);
+        let mut terms: Vec<(&Vec<u32>, f32)> = Vec::new();
+        let mut qnorm = 0f32;
+        for g in &q.grams {
+            match self.postings.get(g) {
+                Some(ids) => {
+                    let idf = self.idf(ids.len());
+                    qnorm += idf * idf;
+                    terms.push((ids, idf));
+                }
+                None => {
+                    let idf = self.idf(1);
+                    qnorm += idf * idf;
+                }
+            }
+        }
+        if terms.is_empty() {
+            return Vec::new();
+        }
+        let has_rare = terms.iter().any(|(ids, _)| ids.len() <= cap);
+        for (ids, idf) in &terms {
+            if has_rare && ids.len() > cap {
+                continue;
+            }
+            for &i in ids.iter() {
+                let a = &mut scratch.acc[i as usize];
+                if *a == 0.0 {
+                    scratch.touched.push(i);
+                }
+                *a += idf * idf;
+            }
+        }
+        let qnorm = qnorm.sqrt();
+        let mut best = 0f32;
+        let mut ranked: Vec<(f32, u32)> = scratch
+            .touched
+            .iter()
+            .map(|&i| {
+                let s = scratch.acc[i as usize] / (qnorm * self.norms[i as usize]).max(1e-6);
+                best = best.max(s);
+                (s, i)
+            })
+            .collect();
+        for &i in &scratch.touched {
+            scratch.acc[i as usize] = 0.0;
+        }
+        scratch.touched.clear();
+        ranked.retain(|(s, _)| *s >= best * 0.5);
+        ranked.sort_by(|a, b| {
+            b.0.partial_cmp(&a.0)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.1.cmp(&b.1))
+        });
+        ranked.truncate(POOL);
+        ranked.into_iter().map(|(_, i)| i).collect()
+    }
+
+    /// Score one entry against the query on every field both have; with `evidence`, say how.
+    fn rescore(&self, q: &Query, i: usize, evidence: Option<&mut String>) -> f64 {
+        let e: &Entry = &self.entries[i];
+        let w = weights(self.family);
+        let mut sink = Evidence(evidence);
+        let ev = &mut sink;
+        let mut name = dice(&q.grams, &self.grams[i]);
+        let same_stem = q.stem == e.stem;
+        if same_stem {
+            let _ = write!(ev, "name = (normalised)");
+        } else {
+            let _ = write!(ev, "name {name:.2} (bigram)");
+        }
+        if !q.salt.is_empty() && !e.salt.is_empty() {
+            if q.salt == e.salt {
+                let _ = write!(ev, "; salt {} =", e.salt);
+            } else {
+                name *= 0.75;
+                let _ = write!(ev, "; salt {}≠{}", q.salt, e.salt);
+            }
+        } else if q.salt != e.salt {
+            name *= 0.97;
+        }
+        if !e.tag.is_empty() && q.tag != e.tag {
+            name *= if q.tag.is_empty() { 0.97 } else { 0.9 };
+            let _ = write!(ev, "; tag {}≠{}", q.tag, e.tag);
+        }
+        let mut total = w[0] * name;
+        let mut weight = w[0];
+        if w[1] > 0.0 && !q.form.is_empty() && !e.form.is_empty() {
+            let s = form_similarity(&q.form, &e.form);
+            total += w[1] * s;
+            weight += w[1];
+            if s == 1.0 {
+                let _ = write!(ev, "; form {} =", e.form);
+            } else if s >= 0.9 {
+                let _ = write!(ev, "; form {} ≈ {}", q.form, e.form);
+            } else {
+                let _ = write!(ev, "; form {}≠{}", q.form, e.form);
+            }
+        }
+        if w[2] > 0.0 && (q.spec.is_empty() || e.spec.is_empty()) {
+            // Specs without quantities (`直头、弯头；型号1`, `双腔`) compare as text.
+            let eg = bigrams(&squash(&fold(&e.spec_text)));
+            if q.spec_grams.len() > 2 && eg.len() > 2 {
+                let s = dice(&q.spec_grams, &eg);
+                total += w[2] * s;
+                weight += w[2];
+                let mark = if s == 1.0 {
+                    "="
+                } else if s >= 0.6 {
+                    "≈"
+                } else {
+                    "≠"
+                };
+                let _ = write!(ev, "; spec {} {mark}", e.spec_text);
+            }
+        } else if w[2] > 0.0 {
+            let s = spec_similarity(&q.spec, &e.spec);
+            total += w[2] * s;
+            weight += w[2];
+            let (a, b) = (q.spec.display(), e.spec.display());
+            if s == 1.0 {
+                let _ = write!(ev, "; spec {b} =");
+            } else if s > 0.0 {
+                let _ = write!(ev, "; spec {a} ≈ {b}");
+            } else {
+                let _ = write!(ev, "; spec {a}≠{b}");
+            }
+        }
+        if w[3] > 0.0 && !q.maker_core.is_empty() && !e.maker_core.is_empty() {
+            let s = maker_similarity(&q.maker_core, &e.maker_core);
+            total += w[3] * s;
+            weight += w[3];
+            let mark = if s == 1.0 {
+                "="
+            } else if s >= 0.5 {
+                "≈"
+            } else {
+                "≠"
+            };
+            let _ = write!(ev, "; maker {} {mark}", e.maker_core);
+        }
+        if w[4] > 0.0 && !q.unit.is_empty() && !e.unit.is_empty() {
+            let s = if q.unit == e.unit { 1.0 } else { 0.0 };
+            total += w[4] * s;
+            weight += w[4];
+            if s == 1.0 {
+                let _ = write!(ev, "; unit {} =", e.unit);
+            } else {
+                let _ = write!(ev, "; unit {}≠{}", q.unit, e.unit);
+            }
+        }
+        total / weight
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_icd_codes() {
+        let d = |c| legacy_icd(Family::Diagnosis, c).map(|i| i.padded);
+        assert_eq!(d("j18.9").as_deref(), Some("J18.900"));
+        assert_eq!(d("J18.900").as_deref(), Some("J18.900"));
+        assert_eq!(d("K35.8").as_deref(), Some("K35.800"));
+        assert_eq!(d("I10").as_deref(), Some("I10.X00"));
+        assert_eq!(d("A01.000x002").as_deref(), Some("A01.000X002"));
+        assert_eq!(d("A9400091IJ00"), None);
+        assert_eq!(d("L00001"), None);
+        let a = legacy_icd(Family::Diagnosis, "A01.000x003+G01*").unwrap();
+        assert_eq!((a.stem.as_str(), a.asterisk.as_str()), ("A01.000", "+G01*"));
+        let p = |c| legacy_icd(Family::Procedure, c).map(|i| i.padded);
+        assert_eq!(p("37.83").as_deref(), Some("37.8300"));
+        assert_eq!(p("85.5300x001").as_deref(), Some("85.5300X001"));
+    }
+
+    fn local(name: &str) -> Local {
+        Local {
+            code: "L1".into(),
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn finds_drugs_by_name_spec_and_identifier() {
+        let rows = vec![
+            ("X1".to_string(), "盐酸二甲双胍片".to_string(), Some(r#"{"剂型":"片剂","规格":"0.5g","最小包装数量":"48","药品企业":"石药集团欧意药业有限公司","批准文号":"国药准字H20067255"}"#.to_string())),
+            ("X2".to_string(), "盐酸二甲双胍片".to_string(), Some(r#"{"剂型":"片剂","规格":"0.25g","最小包装数量":"48","药品企业":"华北制药股份有限公司"}"#.to_string())),
+            ("X3".to_string(), "氯化钾注射液".to_string(), None),
+            ("X4".to_string(), "氯化钠注射液".to_string(), None),
+        ];
+        let ix = Index::build(Family::Drug, &rows);
+        let mut s = Scratch::default();
+        let mut l = local("二甲双胍片剂");
+        l.spec = Some("250mg*48片/盒".into());
+        l.manufacturer = Some("华北制药".into());
+        let c = ix.search(&Query::new(Family::Drug, &l), 5, &|_| false, &mut s);
+        assert_eq!(c[0].code, "X2", "{c:?}");
+        assert!(
+            c[0].evidence.contains("spec 250mg×48 ="),
+            "{}",
+            c[0].evidence
+        );
+        l.approval_no = Some("国药准字 H20067255".into());
+        let c = ix.search(&Query::new(Family::Drug, &l), 5, &|_| false, &mut s);
+        assert_eq!(c[0].code, "X1");
+        assert!(
+            c[0].evidence.starts_with("批准文号 exact"),
+            "{}",
+            c[0].evidence
+        );
+        let c = ix.search(
+            &Query::new(Family::Drug, &local("氯化钠注射液")),
+            5,
+            &|_| false,
+            &mut s,
+        );
+        assert_eq!(c[0].code, "X4");
+        assert!(c[1].evidence.contains("salt 钠≠钾"), "{}", c[1].evidence);
+        let c = ix.search(
+            &Query::new(Family::Drug, &local("氯化钠注射液")),
+            5,
+            &|c| c == "X4",
+            &mut s,
+        );
+        assert_eq!(c[0].code, "X3");
+    }
+
+    #[test]
+    fn finds_diagnoses_by_legacy_code() {
+        let rows: Vec<_> = [
+            ("J18.900", "肺炎"),
+            ("J18.900x001", "社区获得性肺炎"),
+            ("K35.800", "急性阑尾炎"),
+        ]
+        .iter()
+        .map(|(c, n)| (c.to_string(), n.to_string(), None))
+        .collect();
+        let ix = Index::build(Family::Diagnosis, &rows);
+        let mut l = local("肺部感染");
+        l.code = "j18.9".into();
+        let c = ix.search(
+            &Query::new(Family::Diagnosis, &l),
+            5,
+            &|_| false,
+            &mut Scratch::default(),
+        );
+        assert_eq!(c[0].code, "J18.900", "{c:?}");
+        assert!(c[0].evidence.starts_with("ICD J18.9 → J18.900"));
+    }
+}

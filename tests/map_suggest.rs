@@ -1,0 +1,208 @@
+//! `yibao map suggest` with the real binary: a drug catalog with unmapped items, the sample
+//! national drug table, a mapping approved in another area and one rejected here; the review
+//! file is edited (CSV and XLSX) and merged with `map accept`, and suggesting again leaves out
+//! what was approved and never offers a rejected candidate.
+
+mod common;
+
+use common::{repo_file, Workdir};
+use yibao::mapping::review::{self, ReviewRow};
+
+const CONFIG: &str = r#"
+[[areas]]
+code = "320900"
+name = "盐城市"
+
+[[areas]]
+code = "320100"
+name = "南京市"
+
+[[datasets]]
+name = "drugs"
+kind = "drug-catalog"
+area = "320900"
+path = "drugs.csv"
+[datasets.columns]
+"编码" = "fixmedins_hilist_id"
+"名称" = "fixmedins_hilist_name"
+"规格" = "spec"
+"剂型" = "dosform"
+"厂家" = "manufacturer"
+"#;
+
+const DRUGS: &str = "编码,名称,规格,剂型,厂家\n\
+H001,注射用美罗培南,0.5g,注射剂,江苏示例药业\n\
+H002,莫西沙星片,0.4g*3片,片剂,广东示范药业\n\
+H003,西洛他唑片,50mg*24,片剂,山东演示制药\n\
+H004,利奈唑胺片,0.6g×10片/盒,,四川样本药业\n";
+
+const HEAD: &str = "local_code,local_name,national_code,national_name,relation,condition,valid_from,valid_to,status,reviewer,reviewed_at,note\n";
+
+fn workspace() -> Workdir {
+    let w = Workdir::new();
+    w.write("yibao.toml", CONFIG);
+    w.write("drugs.csv", DRUGS);
+    let table = repo_file("samples/national/drug_20240101.xlsx");
+    w.run(&[
+        "codes",
+        "import",
+        "--family",
+        "drug",
+        "--version",
+        "20240101",
+        table.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    // Nanjing approved H003 onto the 0.1g tablet and mapped its own 利奈唑胺片 item.
+    w.write(
+        "mappings/320100/drug.csv",
+        format!(
+            "{HEAD}H003,西洛他唑,XB01ACX010A001020613579,西洛他唑片,1:1,,,,approved,李,2024-02-01,\n\
+             N77,利奈唑胺片,XJ01XXL070A001010550926,利奈唑胺片,1:1,,,,approved,李,2024-02-01,\n"
+        ),
+    );
+    // Here a reviewer already refused the 0.5g meropenem for H001.
+    w.write(
+        "mappings/320900/drug.csv",
+        format!("{HEAD}H001,注射用美罗培南,XJ01DHM046B002010110231,注射用美罗培南,1:1,,,,rejected,王,2024-01-01,wrong spec\n"),
+    );
+    w
+}
+
+fn suggest(w: &Workdir) -> serde_json::Value {
+    w.run(&[
+        "--json", "map", "suggest", "--area", "320900", "--family", "drug", "--top", "3",
+    ])
+    .expect_code(0)
+    .json()
+}
+
+fn candidates<'a>(j: &'a serde_json::Value, local: &str) -> Vec<&'a serde_json::Value> {
+    j["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["local_code"] == local)
+        .map(|s| s["candidates"].as_array().unwrap().iter().collect())
+        .unwrap_or_default()
+}
+
+fn round_trip(ext: &str) {
+    let w = workspace();
+    let j = suggest(&w);
+    assert_eq!(j["summary"]["local_codes"], 4, "{j:#}");
+    assert_eq!(j["index"]["built"], true);
+
+    // Found by name, spec and maker.
+    let h002 = candidates(&j, "H002");
+    assert_eq!(h002[0]["code"], "XJ01MAM122A001010330652", "{h002:#?}");
+    assert!(h002[0]["evidence"]
+        .as_str()
+        .unwrap()
+        .contains("spec 400mg×3 ="));
+    // The rejected candidate is not offered again; the other spec comes first.
+    let h001 = candidates(&j, "H001");
+    assert!(
+        h001.iter().all(|c| c["code"] != "XJ01DHM046B002010110231"),
+        "{h001:#?}"
+    );
+    assert_eq!(h001[0]["code"], "XJ01DHM046B002010220417");
+    // Approved in another area: first, by code and by name.
+    let h003 = candidates(&j, "H003");
+    assert_eq!(h003[0]["code"], "XB01ACX010A001020613579");
+    assert!(h003[0]["evidence"]
+        .as_str()
+        .unwrap()
+        .starts_with("approved in area 320100"));
+    let h004 = candidates(&j, "H004");
+    assert_eq!(h004[0]["code"], "XJ01XXL070A001010550926");
+    assert!(h004[0]["evidence"]
+        .as_str()
+        .unwrap()
+        .contains("same local name"));
+
+    // Both files are written; the reviewer edits one of them.
+    let csv = w.path().join("out/suggest/320900-drug.csv");
+    let xlsx = w.path().join("out/suggest/320900-drug.xlsx");
+    assert!(csv.exists() && xlsx.exists());
+    let mut rows: Vec<ReviewRow> = review::read(&csv).unwrap();
+    let decide = |rows: &mut Vec<ReviewRow>, local: &str, code: &str, d: &str| {
+        let r = rows
+            .iter_mut()
+            .find(|r| r.local_code == local && r.national_code == code)
+            .unwrap_or_else(|| panic!("{local} {code} not in the review file"));
+        r.decision = d.to_string();
+    };
+    decide(&mut rows, "H002", "XJ01MAM122A001010330652", "approve");
+    decide(&mut rows, "H003", "XB01ACX010A001020613579", "approve");
+    decide(&mut rows, "H004", "XJ01XXL070A001010550926", "reject");
+    let edited = format!("review.{ext}");
+    let bytes = if ext == "csv" {
+        review::to_csv(&rows)
+    } else {
+        review::to_xlsx(&rows).unwrap()
+    };
+    w.write(&edited, bytes);
+    let a = w
+        .run(&["--json", "map", "accept", &edited, "--reviewer", "王"])
+        .expect_code(0)
+        .json();
+    assert_eq!(a["approved"], 2, "{a:#}");
+    assert_eq!(a["rejected"], 1, "{a:#}");
+
+    // Again: approved codes are no longer unmapped; the index is reused; rejected stay out.
+    let j = suggest(&w);
+    assert_eq!(j["summary"]["local_codes"], 2, "{j:#}");
+    assert_eq!(j["index"]["built"], false);
+    let h004 = candidates(&j, "H004");
+    assert!(!h004.is_empty());
+    assert!(
+        h004.iter().all(|c| c["code"] != "XJ01XXL070A001010550926"),
+        "{h004:#?}"
+    );
+    assert!(candidates(&j, "H001")
+        .iter()
+        .all(|c| c["code"] != "XJ01DHM046B002010110231"));
+}
+
+#[test]
+fn suggest_edit_accept_round_trip_csv() {
+    round_trip("csv");
+}
+
+#[test]
+fn suggest_edit_accept_round_trip_xlsx() {
+    round_trip("xlsx");
+}
+
+#[test]
+fn human_summary_and_mistakes() {
+    let w = workspace();
+    let run = w.run(&["map", "suggest", "--area", "320900", "--family", "drug"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("4 unmapped local code(s), 4 with a candidate (2 approved in another area)"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("index       built"), "{}", run.stdout);
+    assert!(run.stdout.contains("yibao map accept"), "{}", run.stdout);
+    let run = w.run(&["map", "suggest", "--area", "999999", "--family", "drug"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("999999"), "{}", run.stderr);
+    let run = w.run(&[
+        "map",
+        "suggest",
+        "--area",
+        "320900",
+        "--family",
+        "diagnosis",
+    ]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("no diagnosis version"),
+        "{}",
+        run.stderr
+    );
+}
