@@ -235,3 +235,46 @@ fn generated_data_has_the_known_unmapped_codes() {
     assert_eq!(total, 20_000);
     assert_eq!(j["coverage"].as_f64(), Some(24.0 / 27.0));
 }
+
+#[test]
+fn generated_national_tables_load_with_the_generated_crosswalks() {
+    let w = Workdir::new();
+    w.run(&[
+        "samples", "generate", "--rows", "3000", "--seed", "1", "--out", "gen",
+    ])
+    .expect_code(0);
+    for f in ["drug", "service", "consumable"] {
+        let table = format!("gen/national/{f}.csv");
+        w.run(&[
+            "--workspace",
+            "gen",
+            "codes",
+            "import",
+            "--family",
+            f,
+            "--version",
+            "gen",
+            &table,
+        ])
+        .expect_code(0);
+    }
+    w.run(&["--workspace", "gen", "map", "coverage"])
+        .expect_code(0);
+    let j = w
+        .run(&[
+            "--workspace",
+            "gen",
+            "--json",
+            "map",
+            "suggest",
+            "--area",
+            "320900",
+            "--family",
+            "drug",
+        ])
+        .expect_code(0)
+        .json();
+    let text = j.to_string();
+    assert!(text.contains("A9400091IJ00"), "{text}");
+    assert!(text.contains("XA10ABY079B002010103307"), "{text}");
+}

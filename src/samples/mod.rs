@@ -403,6 +403,7 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
     let bytes = setl.finish()? + fee.finish()? + truth.finish()?;
     write_config(&opts.out)?;
     write_crosswalks(&opts.out)?;
+    write_national(&opts.out)?;
     Ok(Summary {
         out: opts.out.clone(),
         settlements: setl_rows,
@@ -441,6 +442,29 @@ fn write_crosswalks(out: &Path) -> Result<(), GenerateError> {
                 "{},{},{},{},1:1,,,,approved,generator,2024-01-01,",
                 item.local_code, item.name, item.national, item.name
             );
+        }
+        let path = dir.join(format!("{family}.csv"));
+        std::fs::write(&path, text).map_err(|source| GenerateError { path, source })?;
+    }
+    Ok(())
+}
+
+/// Small national tables holding every national code the catalog uses, in a published header
+/// layout, so `codes import` of them makes the crosswalks load and `map suggest` find answers.
+fn write_national(out: &Path) -> Result<(), GenerateError> {
+    let dir = out.join("national");
+    std::fs::create_dir_all(&dir).map_err(|source| GenerateError {
+        path: dir.clone(),
+        source,
+    })?;
+    for (family, prefix, header) in [
+        ("drug", ['A', 'Z'], "药品代码,注册名称,规格"),
+        ("service", ['F', 'F'], "项目代码,项目名称,规格"),
+        ("consumable", ['C', 'C'], "耗材代码,名称,规格"),
+    ] {
+        let mut text = format!("{header}\n");
+        for item in ITEMS.iter().filter(|i| i.local_code.starts_with(prefix)) {
+            let _ = writeln!(text, "{},{},{}", item.national, item.name, item.spec);
         }
         let path = dir.join(format!("{family}.csv"));
         std::fs::write(&path, text).map_err(|source| GenerateError { path, source })?;
