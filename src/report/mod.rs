@@ -69,6 +69,8 @@ pub struct Report {
     pub areas: BTreeMap<String, Totals>,
     /// Per dataset, with per rule and per institution figures.
     pub datasets: Vec<DatasetResult>,
+    /// 贯标率 when the conformance pack ran: 1 - the overall dirty-data rate.
+    pub compliance: Option<f64>,
     /// The dirty-data rate threshold of yibao.toml.
     pub threshold: Option<f64>,
     /// True when the overall rate is above the threshold.
@@ -96,6 +98,10 @@ impl Report {
                 .add(d.records, d.dirty);
         }
         let breached = threshold.is_some_and(|t| overall.rate > t);
+        let compliance = packs
+            .iter()
+            .any(|p| p.name == "conformance")
+            .then(|| 1.0 - overall.rate);
         Report {
             schema: SCHEMA,
             run_id,
@@ -106,6 +112,7 @@ impl Report {
             overall,
             areas,
             datasets,
+            compliance,
             threshold,
             breached,
         }
@@ -231,6 +238,13 @@ pub fn text(report: &Report, verbose: bool) -> String {
         report.overall.dirty,
         pct(report.overall.rate)
     );
+    if report.packs.iter().any(|p| p.name == "conformance") {
+        let _ = writeln!(
+            out,
+            "贯标率 (compliance rate, conformance pack): {} of records clean",
+            pct(1.0 - report.overall.rate)
+        );
+    }
     if let Some(t) = report.threshold {
         let _ = writeln!(
             out,
