@@ -280,3 +280,24 @@ fail = [{ pric = "120" }]
     assert!(f["warned"].as_u64().unwrap() > 0);
     assert_eq!(r["packs"][0]["name"], "local");
 }
+
+#[test]
+fn the_conformance_pack_gives_the_compliance_rate() {
+    let w = generated(5_000);
+    for f in ["drug", "service", "consumable"] {
+        let table = format!("national/{f}.csv");
+        w.run(&["codes", "import", "--family", f, "--version", "gen", &table])
+            .expect_code(0);
+    }
+    let out = w.run(&["--json", "check", "--pack", "conformance"]);
+    out.expect_code(0);
+    let r = out.json();
+    let fee = dataset(&r, "fee_details");
+    // Only the unmapped items fail 贯标 on fee lines: the mapped codes are in the loaded tables.
+    let truth = truth(&w);
+    let unmapped = truth["fee_details"]["fee.medins_list_codg.mapped"].len() as u64;
+    assert_eq!(fee["dirty"].as_u64().unwrap(), unmapped);
+    let rate = r["overall"]["rate"].as_f64().unwrap();
+    assert_eq!(r["compliance"].as_f64().unwrap(), 1.0 - rate);
+    assert!(out.stdout.contains("\"compliance\""));
+}
