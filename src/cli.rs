@@ -90,6 +90,10 @@ pub struct SamplesGenerateArgs {
     /// The folder to write the workspace into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Write the demo workspace instead (two areas, CSV and xlsx, five families; the same bytes
+    /// as the repository's samples/demo/); --rows and --seed do not apply.
+    #[arg(long, conflicts_with_all = ["rows", "seed"])]
+    pub demo: bool,
 }
 
 /// `yibao init`.

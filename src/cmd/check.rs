@@ -13,7 +13,6 @@ use yibao::rules::compile::Context;
 use yibao::rules::engine::{self, Input, Options};
 use yibao::rules::load_packs;
 use yibao::source::dataset::read_dataset;
-use yibao::store::Store;
 use yibao::workspace::Workspace;
 
 use super::{print, print_json, Ctx};
@@ -49,7 +48,7 @@ pub fn run(ctx: &Ctx, args: CheckArgs) -> miette::Result<ExitCode> {
         ws.packs.clone()
     };
     let packs = load_packs(&ws.root, &names)?;
-    let store = Store::open_existing(&ws.root)?;
+    let store = super::open_store(ctx, &ws)?;
     let mut context = Context::default();
     let mut code_sets = BTreeMap::new();
     if let Some(store) = &store {

@@ -20,12 +20,18 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> miette::Result<ExitCode> {
         ));
     }
     if args.sample {
-        return Err(miette::miette!(
-            code = "yibao::internal::not_built",
-            help =
-                "the demo workspace arrives with issue #8; `yibao init DIR` without --sample works",
-            "`yibao init --sample` is not built yet; nothing was done"
-        ));
+        let summary = yibao::samples::demo::demo(dir)?;
+        Workspace::load(dir)?;
+        if !ctx.quiet {
+            print(&format!(
+                "created the demo workspace {}: two coordination areas (盐城市 GBK CSV, 苏州市 xlsx), {} settlements, {} fee details, catalogs and crosswalks of five families\nnext: yibao --workspace {} run\n",
+                dir.display(),
+                summary.settlements,
+                summary.fee_details,
+                dir.display()
+            ))?;
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let io = |e: std::io::Error, p: &Path| {
         miette::miette!(

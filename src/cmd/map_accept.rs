@@ -7,7 +7,6 @@ use yibao::mapping::accept::plan;
 use yibao::mapping::crosswalk::TableStatus;
 use yibao::mapping::load::Crosswalks;
 use yibao::mapping::review;
-use yibao::store::Store;
 use yibao::workspace::Workspace;
 
 use super::{print, print_json, Ctx};
@@ -16,7 +15,7 @@ use crate::cli::MapAcceptArgs;
 /// Run the command.
 pub fn run(ctx: &Ctx, args: MapAcceptArgs) -> miette::Result<ExitCode> {
     let ws = Workspace::load(&ctx.workspace)?;
-    let store = Store::open_existing(&ws.root)?;
+    let store = super::open_store(ctx, &ws)?;
     let existing = Crosswalks::load(&ws, store.as_ref())?;
     let rows = review::read(&args.file)?;
     let mut tables = std::collections::HashMap::new();

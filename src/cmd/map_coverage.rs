@@ -7,7 +7,6 @@ use yibao::mapping::apply::apply;
 use yibao::mapping::coverage::Tally;
 use yibao::mapping::load::Crosswalks;
 use yibao::source::dataset::read_dataset;
-use yibao::store::Store;
 use yibao::workspace::Workspace;
 
 use super::{print, print_json, Ctx};
@@ -20,7 +19,7 @@ fn polars_err(e: polars::prelude::PolarsError) -> miette::Report {
 /// Run the command.
 pub fn run(ctx: &Ctx) -> miette::Result<ExitCode> {
     let ws = Workspace::load(&ctx.workspace)?;
-    let store = Store::open_existing(&ws.root)?;
+    let store = super::open_store(ctx, &ws)?;
     let crosswalks = Crosswalks::load(&ws, store.as_ref())?;
     let mut tally = Tally::default();
     let datasets: Vec<_> = ws.datasets.iter().filter(|d| !d.codes.is_empty()).collect();
@@ -52,6 +51,8 @@ pub fn run(ctx: &Ctx) -> miette::Result<ExitCode> {
     if ctx.json {
         print_json(&serde_json::json!({
             "coverage": overall,
+            "codes": codes,
+            "codes_mapped": mapped,
             "threshold": ws.thresholds.coverage,
             "breached": breached,
             "versions": crosswalks.versions,

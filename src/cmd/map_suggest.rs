@@ -10,7 +10,6 @@ use yibao::mapping::gather::unmapped;
 use yibao::mapping::load::Crosswalks;
 use yibao::mapping::review;
 use yibao::mapping::suggest::plan::{load_or_build, review_rows, suggest_all, tally, Decisions};
-use yibao::store::Store;
 use yibao::workspace::Workspace;
 
 use super::{family_arg, print, print_json, Ctx};
@@ -48,7 +47,7 @@ pub fn run(ctx: &Ctx, args: MapSuggestArgs) -> miette::Result<ExitCode> {
             args.area
         ));
     }
-    let mut store = Store::open_existing(&ws.root)?.ok_or_else(|| no_version(family))?;
+    let mut store = super::open_store(ctx, &ws)?.ok_or_else(|| no_version(family))?;
     let version = store
         .version_for(family, ws.code_sets.get(&family).map(String::as_str))?
         .ok_or_else(|| no_version(family))?;

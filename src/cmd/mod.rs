@@ -125,3 +125,33 @@ pub fn family_arg(name: &str) -> miette::Result<yibao::codes::Family> {
         )
     })
 }
+
+/// Open the workspace's store for a command that reads code tables: the tables yibao.toml
+/// declares with files are imported first when missing (one line each on stderr), so a shipped
+/// workspace runs on a fresh machine. Without such tables, an absent store stays absent.
+pub fn open_store(
+    ctx: &Ctx,
+    ws: &yibao::workspace::Workspace,
+) -> miette::Result<Option<yibao::store::Store>> {
+    use yibao::codes::autoload;
+    if !autoload::has_files(ws) {
+        return Ok(yibao::store::Store::open_existing(&ws.root)?);
+    }
+    let mut store = yibao::store::Store::open(&ws.root)?;
+    let bar = crate::progress::spinner(ctx.quiet, "importing the national tables yibao.toml names");
+    let loaded = autoload::ensure_loaded(ws, &mut store);
+    bar.finish_and_clear();
+    if !ctx.quiet {
+        for l in loaded.as_ref().map(Vec::as_slice).unwrap_or_default() {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "imported {} version {} ({} codes) as yibao.toml declares",
+                    l.family, l.version, l.codes
+                );
+            }
+        }
+    }
+    loaded?;
+    Ok(Some(store))
+}

@@ -16,11 +16,15 @@ pub fn run(ctx: &Ctx, args: SamplesGenerateArgs) -> miette::Result<ExitCode> {
         ctx.quiet,
         format!("generating {} fee-detail rows", args.rows),
     );
-    let summary = generate(&Options {
-        rows: args.rows,
-        seed: args.seed,
-        out: args.out.clone(),
-    });
+    let summary = if args.demo {
+        yibao::samples::demo::demo(&args.out)
+    } else {
+        generate(&Options {
+            rows: args.rows,
+            seed: args.seed,
+            out: args.out.clone(),
+        })
+    };
     bar.finish_and_clear();
     let summary = summary?;
     if ctx.json {
@@ -34,7 +38,7 @@ pub fn run(ctx: &Ctx, args: SamplesGenerateArgs) -> miette::Result<ExitCode> {
             summary.bytes as f64 / 1e6,
             started.elapsed().as_secs_f64()
         );
-        for (kind, n) in &summary.defects {
+        for (kind, n) in summary.defects.iter().filter(|(_, n)| *n > 0) {
             text.push_str(&format!("  {kind:<28} {n}\n"));
         }
         print(&text)?;

@@ -4,6 +4,7 @@
 //! Facts come from `../shared/domain/code-families.md` and `legacy-data.md`; how sure we are of each
 //! segment's meaning is carried in [`Certainty`] so `codes explain` never invents a meaning.
 
+pub mod autoload;
 pub mod checkdigit;
 mod clean;
 pub mod consumable;

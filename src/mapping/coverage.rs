@@ -160,8 +160,45 @@ impl Tally {
         Ok(())
     }
 
+    /// Catalog items no crosswalk claims are counted under the family whose hospital catalog
+    /// (a `*-catalog` dataset of the same area) lists the code unmapped, so one unmapped drug is
+    /// one code of the drug family, not a second one under `catalog`.
+    fn rehome_catalog_codes(&mut self) {
+        let areas: Vec<String> = self
+            .codes
+            .keys()
+            .filter(|(_, f)| f == "catalog")
+            .map(|(a, _)| a.clone())
+            .collect();
+        for area in areas {
+            let Some(mut pending) = self.codes.remove(&(area.clone(), "catalog".to_string()))
+            else {
+                continue;
+            };
+            for family in ["drug", "service", "consumable"] {
+                let Some(known) = self.codes.get_mut(&(area.clone(), family.to_string())) else {
+                    continue;
+                };
+                // Only codes the family holds unmapped: a code mapped on some records (a
+                // condition or a validity window) keeps its other records apart, as before.
+                pending.retain(|code, (w, _)| match known.get_mut(code) {
+                    Some(k) if !k.1 => {
+                        k.0.records += w.records;
+                        k.0.amount += w.amount;
+                        false
+                    }
+                    _ => true,
+                });
+            }
+            if !pending.is_empty() {
+                self.codes.insert((area, "catalog".to_string()), pending);
+            }
+        }
+    }
+
     /// The coverage per area and family.
-    pub fn finish(self) -> Vec<Coverage> {
+    pub fn finish(mut self) -> Vec<Coverage> {
+        self.rehome_catalog_codes();
         let ratio = |a: f64, b: f64| {
             if b == 0.0 {
                 1.0

@@ -4,6 +4,7 @@
 //! defect written to a ground-truth file. Same seed, same bytes.
 
 mod catalog;
+pub mod demo;
 pub mod rng;
 
 use std::fmt::Write as _;
@@ -108,11 +109,41 @@ pub const DEFECTS: &[Defect] = &[
     defect("fee.duplicate_line", 0.001, &["fee.unique.feedetl_sn"]), // the same line twice
     defect("fee.orphan_line", 0.001, &["fee.setl_id.reference"]),  // a line of no settlement
     defect("fee.unmapped_item", 0.0, &["fee.medins_list_codg.mapped"]), // no approved mapping
+    // The demo's (samples/demo): from its data and crosswalks, at fixed places.
+    defect(
+        "setl.unmapped_diagnosis",
+        0.0,
+        &["setl.dise_no.national-code"],
+    ), // a legacy code the crosswalk leaves out
+    defect("oprn.end_before_begin", 0.03, &["oprn.times.order"]),
+    defect(
+        "oprn.unmapped_procedure",
+        0.0,
+        &["oprn.oprn_oprt_code.national-code"],
+    ),
+    defect("cat.duplicate_item", 0.0, &["cat.unique.id"]), // the same item listed twice
+    defect("cat.negative_price", 0.0, &["cat.pric.range"]),
+    defect("cat.end_before_begin", 0.0, &["cat.validity.order"]),
+    defect(
+        "cat.unmapped_item",
+        0.0,
+        &["cat.fixmedins_hilist_id.mapped"],
+    ),
 ];
+
+/// Where a legacy export's lines go: a GBK CSV file as a Windows HIS writes it, or one sheet of
+/// an .xlsx workbook (the line split at its commas, every cell text, as such exports hold it).
+enum Target {
+    Csv(BufWriter<File>),
+    Xlsx {
+        sheet: &'static str,
+        rows: Vec<String>,
+    },
+}
 
 struct Writer {
     path: PathBuf,
-    out: BufWriter<File>,
+    out: Target,
     line: String,
     bytes: u64,
 }
@@ -125,31 +156,142 @@ impl Writer {
         })?;
         Ok(Writer {
             path,
-            out: BufWriter::with_capacity(1 << 20, file),
+            out: Target::Csv(BufWriter::with_capacity(1 << 20, file)),
             line: String::with_capacity(512),
             bytes: 0,
         })
     }
 
-    /// Write `self.line` + CRLF in GBK, as legacy Windows systems export.
+    fn create_as(
+        path: PathBuf,
+        format: Format,
+        sheet: &'static str,
+    ) -> Result<Writer, GenerateError> {
+        match format {
+            Format::Csv => Writer::create(path),
+            Format::Xlsx => Ok(Writer {
+                path,
+                out: Target::Xlsx {
+                    sheet,
+                    rows: Vec::new(),
+                },
+                line: String::with_capacity(512),
+                bytes: 0,
+            }),
+        }
+    }
+
+    /// Write `self.line` + CRLF in GBK, as legacy Windows systems export (or keep it as a row).
     fn flush_line(&mut self) -> Result<(), GenerateError> {
-        self.line.push_str("\r\n");
-        let (bytes, _, _) = encoding_rs::GBK.encode(&self.line);
-        self.out.write_all(&bytes).map_err(|source| GenerateError {
-            path: self.path.clone(),
-            source,
-        })?;
-        self.bytes += bytes.len() as u64;
+        match &mut self.out {
+            Target::Csv(out) => {
+                self.line.push_str("\r\n");
+                let (bytes, _, _) = encoding_rs::GBK.encode(&self.line);
+                out.write_all(&bytes).map_err(|source| GenerateError {
+                    path: self.path.clone(),
+                    source,
+                })?;
+                self.bytes += bytes.len() as u64;
+            }
+            Target::Xlsx { rows, .. } => rows.push(self.line.clone()),
+        }
         self.line.clear();
         Ok(())
     }
 
-    fn finish(mut self) -> Result<u64, GenerateError> {
-        self.out.flush().map_err(|source| GenerateError {
-            path: self.path.clone(),
+    fn finish(self) -> Result<u64, GenerateError> {
+        match self.out {
+            Target::Csv(mut out) => {
+                out.flush().map_err(|source| GenerateError {
+                    path: self.path.clone(),
+                    source,
+                })?;
+                Ok(self.bytes)
+            }
+            Target::Xlsx { sheet, rows } => write_xlsx(&self.path, &[(sheet, rows)]),
+        }
+    }
+}
+
+/// Write a workbook of text cells, one sheet per `(name, lines)`, with a fixed creation time so
+/// the same data gives the same bytes. Returns the file's size.
+fn write_xlsx(path: &Path, sheets: &[(&str, Vec<String>)]) -> Result<u64, GenerateError> {
+    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
+    let err = |e: rust_xlsxwriter::XlsxError| GenerateError {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let mut book = Workbook::new();
+    let created = ExcelDateTime::from_ymd(2024, 12, 31).map_err(err)?;
+    book.set_properties(&DocProperties::new().set_creation_datetime(&created));
+    for (name, lines) in sheets {
+        let ws = book.add_worksheet();
+        ws.set_name(*name).map_err(err)?;
+        for (r, line) in lines.iter().enumerate() {
+            for (c, cell) in line.split(',').enumerate() {
+                if !cell.is_empty() {
+                    ws.write_string(r as u32, c as u16, cell).map_err(err)?;
+                }
+            }
+        }
+    }
+    book.save(path).map_err(err)?;
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|source| GenerateError {
+            path: path.to_path_buf(),
             source,
-        })?;
-        Ok(self.bytes)
+        })
+}
+
+/// The file format an area exports in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// GBK CSV with CRLF line ends.
+    Csv,
+    /// An .xlsx workbook of text cells.
+    Xlsx,
+}
+
+/// What varies between the coordination areas the generator writes.
+pub(crate) struct AreaSpec {
+    /// 6-digit area code.
+    pub code: &'static str,
+    /// The title line above the settlement header.
+    pub title: &'static str,
+    /// County code the generated resident IDs carry.
+    pub cert_area: &'static str,
+    /// Prefix of the hospital's local item codes.
+    pub item_prefix: &'static str,
+    /// Catalog items without an approved mapping.
+    pub unmapped: &'static [&'static str],
+    /// Principal diagnoses, as the HIS writes them (same length as [`DIAGNOSES`]).
+    pub diagnoses: &'static [&'static str],
+    /// True when those are legacy codes a crosswalk maps onto 医保版 2.0.
+    pub legacy_diagnoses: bool,
+    /// A legacy diagnosis the crosswalk leaves unmapped.
+    pub unmapped_diagnosis: Option<&'static str>,
+    /// The symptom code written as a principal diagnosis.
+    pub symptom: &'static str,
+    /// A female-only diagnosis written on a man.
+    pub female_only: &'static str,
+}
+
+impl AreaSpec {
+    /// 盐城市: the area of `samples generate`, national diagnosis codes already.
+    pub(crate) fn yancheng() -> AreaSpec {
+        AreaSpec {
+            code: "320900",
+            title: "盐城市医保结算清单导出",
+            cert_area: "320902",
+            item_prefix: "",
+            unmapped: UNMAPPED,
+            diagnoses: DIAGNOSES,
+            legacy_diagnoses: false,
+            unmapped_diagnosis: None,
+            symptom: "R18.x00",
+            female_only: "N80.900",
+        }
     }
 }
 
@@ -159,23 +301,23 @@ const SURNAMES: &[&str] = &[
 const GIVEN: &[&str] = &[
     "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超",
 ];
-const DIAGNOSES: &[&str] = &[
+pub(crate) const DIAGNOSES: &[&str] = &[
     "K92.210",
-    "I10.x00x032",
+    "I10.x00",
     "E11.900",
     "J18.900",
     "K40.900x003",
-    "N19.x00x002",
+    "N18.500",
     "M20.100x002",
     "I63.900",
     "J44.100",
 ];
 const DEPTS: &[&str] = &["A03", "A04", "A07", "A08", "A10", "A11", "A12"];
 
-/// Resident ID with a GB 11643 check character (area 320902 盐城亭湖区).
-fn certno(rng: &mut Rng, birth: (i32, u32, u32), good: bool) -> String {
+/// Resident ID with a GB 11643 check character, issued in `county` (e.g. 320902 盐城亭湖区).
+fn certno(rng: &mut Rng, county: &str, birth: (i32, u32, u32), good: bool) -> String {
     let body = format!(
-        "320902{:04}{:02}{:02}{:03}",
+        "{county}{:04}{:02}{:02}{:03}",
         birth.0,
         birth.1,
         birth.2,
@@ -197,52 +339,122 @@ fn certno(rng: &mut Rng, birth: (i32, u32, u32), good: bool) -> String {
 /// Generate a workspace of legacy data.
 pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
     let data = opts.out.join("data");
-    std::fs::create_dir_all(&data).map_err(|source| GenerateError {
-        path: data.clone(),
-        source,
-    })?;
+    mkdir(&data)?;
     let mut truth = Writer::create(opts.out.join("truth.csv"))?;
     truth.line.push_str("dataset,row,defect,rules");
     truth.flush_line()?;
     let mut counts = vec![0u64; DEFECTS.len()];
-    fn note(
-        truth: &mut Writer,
-        counts: &mut [u64],
-        dataset: &str,
-        row: u64,
-        kind: usize,
-    ) -> Result<(), GenerateError> {
-        counts[kind] += 1;
+    let area = AreaSpec::yancheng();
+    let setl = Writer::create(data.join("settlements.csv"))?;
+    let fee = Writer::create(data.join("fee_details.csv"))?;
+    let mut r = Rng::stream(opts.seed, "workspace");
+    let names = DatasetNames {
+        settlements: "settlements",
+        fee_details: "fee_details",
+    };
+    let sizes = write_area(
+        &area,
+        opts.rows,
+        &mut r,
+        (setl, fee),
+        names,
+        &mut Truth {
+            out: &mut truth,
+            counts: &mut counts,
+        },
+        None,
+    )?;
+    let bytes = sizes.bytes + truth.finish()?;
+    write_config(&opts.out)?;
+    write_crosswalks(&opts.out)?;
+    write_national(&opts.out)?;
+    Ok(Summary {
+        out: opts.out.clone(),
+        settlements: sizes.settlements,
+        fee_details: sizes.fee_details,
+        defects: DEFECTS
+            .iter()
+            .zip(counts)
+            .map(|(d, c)| (d.name.to_string(), c))
+            .collect(),
+        bytes,
+    })
+}
+
+fn mkdir(dir: &Path) -> Result<(), GenerateError> {
+    std::fs::create_dir_all(dir).map_err(|source| GenerateError {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// The ground-truth file and the count of each defect kind.
+pub(crate) struct Truth<'a> {
+    out: &'a mut Writer,
+    counts: &'a mut [u64],
+}
+
+impl Truth<'_> {
+    fn note(&mut self, dataset: &str, row: u64, kind: usize) -> Result<(), GenerateError> {
+        self.counts[kind] += 1;
         let d = &DEFECTS[kind];
         let _ = write!(
-            truth.line,
+            self.out.line,
             "{dataset},{row},{},{}",
             d.name,
             d.rules.join(";")
         );
-        truth.flush_line()
+        self.out.flush_line()
     }
-    let mut setl = Writer::create(data.join("settlements.csv"))?;
-    let mut fee = Writer::create(data.join("fee_details.csv"))?;
-    setl.line.push_str("盐城市医保结算清单导出");
+}
+
+/// The dataset names rows of an area are noted under in the ground truth.
+#[derive(Clone, Copy)]
+struct DatasetNames<'a> {
+    settlements: &'a str,
+    fee_details: &'a str,
+}
+
+/// What [`write_area`] wrote.
+struct Sizes {
+    settlements: u64,
+    fee_details: u64,
+    bytes: u64,
+}
+
+/// Settlements and their fee details for one area, with defects noted in the truth file. The
+/// random stream is consumed in the same order for every area, so the one-area workspace of
+/// `samples generate` keeps its bytes whatever the demo's second area does.
+#[allow(clippy::too_many_arguments)]
+fn write_area(
+    area: &AreaSpec,
+    rows: u64,
+    r: &mut Rng,
+    (mut setl, mut fee): (Writer, Writer),
+    names: DatasetNames<'_>,
+    truth: &mut Truth<'_>,
+    mut operations: Option<&mut demo::Operations>,
+) -> Result<Sizes, GenerateError> {
+    let code = area.code;
+    setl.line.push_str(area.title);
     setl.flush_line()?;
     setl.line.push_str("结算ID,就诊ID,人员编号,姓名,性别,出生日期,证件号码,定点机构编码,医疗类别,入院时间,出院时间,结算时间,主诊断编码,医疗费总额,基金支付总额,个人支付金额");
     setl.flush_line()?;
     fee.line.push_str("费用明细流水号,就诊ID,结算ID,人员编号,费用发生时间,医院项目编码,医院项目名称,数量,单价,明细项目费用总额,开单科室编码,开单医生编码,定点机构编码");
     fee.flush_line()?;
-    let mut r = Rng::stream(opts.seed, "workspace");
     let (mut fee_rows, mut setl_rows) = (0u64, 0u64);
-    // Line numbers as a text editor shows them: settlements have a title line above the header.
+    // Line numbers as a text editor (or a spreadsheet) shows them: settlements have a title line
+    // above the header.
     let (mut setl_line, mut fee_line) = (2u64, 1u64);
     let mut s = 0u64;
-    while fee_rows < opts.rows {
+    while fee_rows < rows {
         s += 1;
         setl_rows += 1;
         setl_line += 1;
-        let setl_id = format!("A320900{:010}", s);
-        let mdtrt_id = format!("S320900{:010}", s);
-        let psn_no = format!("32090000{:08}", r.below(5_000_000));
-        let inst = format!("H32090{:06}", 1 + r.below(40));
+        let setl_id = format!("A{code}{:010}", s);
+        let mdtrt_id = format!("S{code}{:010}", s);
+        let psn_no = format!("{code}00{:08}", r.below(5_000_000));
+        let inst = format!("H{}{:06}", &code[..5], 1 + r.below(40));
         let birth = (
             r.range(1930, 2020) as i32,
             r.range(1, 12) as u32,
@@ -250,9 +462,9 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
         );
         let good_cert = !r.chance(DEFECTS[5].rate);
         if !good_cert {
-            note(&mut truth, &mut counts, "settlements", setl_line, 5)?;
+            truth.note(names.settlements, setl_line, 5)?;
         }
-        let cert = certno(&mut r, birth, good_cert);
+        let cert = certno(r, area.cert_area, birth, good_cert);
         let month = r.range(1, 12);
         let day = r.range(2, 20);
         let stay = r.range(1, 8);
@@ -268,28 +480,32 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
         );
         if r.chance(DEFECTS[7].rate) {
             dscg = format!("2024-{month:02}-{:02} 09:00:00", day - 1);
-            note(&mut truth, &mut counts, "settlements", setl_line, 7)?;
+            truth.note(names.settlements, setl_line, 7)?;
         }
         let setl_time = format!("2024-{month:02}-{:02} 17:30:00", day + stay);
-        let mut diag = (*r.pick(DIAGNOSES)).to_string();
+        let pick = r.below(DIAGNOSES.len() as u64) as usize;
+        let mut diag = area.diagnoses[pick].to_string();
         let mut gend = None;
         if r.chance(DEFECTS[8].rate) {
-            diag = "R18.x00".to_string();
-            note(&mut truth, &mut counts, "settlements", setl_line, 8)?;
+            diag = area.symptom.to_string();
+            truth.note(names.settlements, setl_line, 8)?;
         } else if r.chance(DEFECTS[9].rate) {
-            diag = "N80.900".to_string();
+            diag = area.female_only.to_string();
             gend = Some("1");
-            note(&mut truth, &mut counts, "settlements", setl_line, 9)?;
+            truth.note(names.settlements, setl_line, 9)?;
+        } else if area.unmapped_diagnosis == Some(diag.as_str()) {
+            truth.note(names.settlements, setl_line, demo::UNMAPPED_DIAGNOSIS)?;
         }
-        if r.chance(DEFECTS[6].rate) {
+        // Lower-casing a legacy code would also unmap it: that area keeps its case.
+        if r.chance(DEFECTS[6].rate) && !area.legacy_diagnoses {
             diag = diag.to_lowercase();
-            note(&mut truth, &mut counts, "settlements", setl_line, 6)?;
+            truth.note(names.settlements, setl_line, 6)?;
         }
         let lines = 1 + r.below(19);
         let orphan = r.chance(DEFECTS[12].rate);
         let mut total_cents = 0i64;
         for k in 0..lines + u64::from(orphan) {
-            if fee_rows >= opts.rows {
+            if fee_rows >= rows {
                 break;
             }
             let is_orphan = k == lines;
@@ -314,9 +530,9 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
                 }
                 noted.push(1);
             }
-            let mut code = item.local_code.to_string();
+            let mut local = format!("{}{}", area.item_prefix, item.local_code);
             if r.chance(DEFECTS[2].rate) {
-                code.push_str("  ");
+                local.push_str("  ");
                 noted.push(2);
             }
             let mut time = format!(
@@ -335,33 +551,33 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
                 dept = "--".to_string();
                 noted.push(4);
             }
-            if UNMAPPED.contains(&item.local_code) {
+            if area.unmapped.contains(&item.local_code) {
                 noted.push(13);
             }
             // An orphan line names a settlement that does not exist and is in no total.
             let line_setl = if is_orphan {
                 noted.push(12);
-                format!("A320900X{s:09}")
+                format!("A{code}X{s:09}")
             } else {
                 total_cents += amount;
                 setl_id.clone()
             };
-            let dr = format!("D3209{:08}", r.below(100_000));
+            let dr = format!("D{}{:08}", &code[..4], r.below(100_000));
             let _ = write!(
                 fee.line,
-                "{mdtrt_id}{k:03},{mdtrt_id},{line_setl},{psn_no},{time},{code},{name},{cnt},{}.{:02},{}.{:02},{dept},{dr},{inst}",
+                "{mdtrt_id}{k:03},{mdtrt_id},{line_setl},{psn_no},{time},{local},{name},{cnt},{}.{:02},{}.{:02},{dept},{dr},{inst}",
                 price / 100,
                 price % 100,
                 amount / 100,
                 amount % 100
             );
             for &i in &noted {
-                note(&mut truth, &mut counts, "fee_details", fee_line, i)?;
+                truth.note(names.fee_details, fee_line, i)?;
             }
             let text = fee.line.clone();
             fee.flush_line()?;
             // A duplicated line: the same text again, counted in the total as the HIS did.
-            if !is_orphan && fee_rows < opts.rows && r.chance(DEFECTS[11].rate) {
+            if !is_orphan && fee_rows < rows && r.chance(DEFECTS[11].rate) {
                 fee_rows += 1;
                 fee_line += 1;
                 total_cents += amount;
@@ -369,14 +585,14 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
                 fee.flush_line()?;
                 noted.push(11);
                 for &i in &noted {
-                    note(&mut truth, &mut counts, "fee_details", fee_line, i)?;
+                    truth.note(names.fee_details, fee_line, i)?;
                 }
             }
         }
         let mut medfee = total_cents;
         if r.chance(DEFECTS[10].rate) {
             medfee += 100 * r.range(1, 9);
-            note(&mut truth, &mut counts, "settlements", setl_line, 10)?;
+            truth.note(names.settlements, setl_line, 10)?;
         }
         let fund = medfee * r.range(50, 90) / 100;
         let psn = medfee - fund;
@@ -399,21 +615,14 @@ pub fn generate(opts: &Options) -> Result<Summary, GenerateError> {
             money(psn)
         );
         setl.flush_line()?;
+        if let Some(ops) = operations.as_deref_mut() {
+            ops.settlement(&setl_id, pick, &adm, truth)?;
+        }
     }
-    let bytes = setl.finish()? + fee.finish()? + truth.finish()?;
-    write_config(&opts.out)?;
-    write_crosswalks(&opts.out)?;
-    write_national(&opts.out)?;
-    Ok(Summary {
-        out: opts.out.clone(),
+    Ok(Sizes {
         settlements: setl_rows,
         fee_details: fee_rows,
-        defects: DEFECTS
-            .iter()
-            .zip(counts)
-            .map(|(d, c)| (d.name.to_string(), c))
-            .collect(),
-        bytes,
+        bytes: setl.finish()? + fee.finish()?,
     })
 }
 
@@ -451,7 +660,7 @@ fn write_crosswalks(out: &Path) -> Result<(), GenerateError> {
 
 /// Small national tables holding every national code the catalog uses, in a published header
 /// layout, so `codes import` of them makes the crosswalks load and `map suggest` find answers.
-fn write_national(out: &Path) -> Result<(), GenerateError> {
+pub(crate) fn write_national(out: &Path) -> Result<(), GenerateError> {
     let dir = out.join("national");
     std::fs::create_dir_all(&dir).map_err(|source| GenerateError {
         path: dir.clone(),

@@ -18,7 +18,7 @@ pub use error::{did_you_mean, ConfigError, ConfigErrors};
 pub use fields::{field_type, DatasetKind, FieldType};
 
 use crate::codes::{Family, Kind};
-use raw::{RawConfig, RawDataset};
+use raw::{RawCodeSet, RawConfig, RawDataset};
 
 /// The file name of a workspace's configuration.
 pub const CONFIG_FILE: &str = "yibao.toml";
@@ -36,6 +36,8 @@ pub struct Workspace {
     pub areas: Vec<Area>,
     /// Pinned code-set versions per family.
     pub code_sets: BTreeMap<Family, String>,
+    /// Published files holding a `[code_sets]` version, imported on first use.
+    pub code_files: BTreeMap<Family, Vec<PathBuf>>,
     /// Datasets, in file order.
     pub datasets: Vec<Dataset>,
     /// Rule packs to run.
@@ -344,11 +346,18 @@ impl Validator<'_> {
             });
         }
         let mut code_sets = BTreeMap::new();
-        for (family, version) in raw.code_sets {
+        let mut code_files = BTreeMap::new();
+        for (family, set) in raw.code_sets {
             match family.get_ref().parse::<Family>() {
-                Ok(f) => {
-                    code_sets.insert(f, version.into_inner());
-                }
+                Ok(f) => match set.into_inner() {
+                    RawCodeSet::Version(v) => {
+                        code_sets.insert(f, v);
+                    }
+                    RawCodeSet::WithFiles { version, files } => {
+                        code_sets.insert(f, version);
+                        code_files.insert(f, files.iter().map(|p| root.join(p)).collect());
+                    }
+                },
                 Err(e) => {
                     let names: Vec<&str> = Family::ALL.iter().map(|f| f.as_str()).collect();
                     let help = did_you_mean(family.get_ref(), &names);
@@ -426,6 +435,7 @@ impl Validator<'_> {
             ),
             areas,
             code_sets,
+            code_files,
             datasets,
             packs: raw
                 .rules

@@ -1,0 +1,217 @@
+//! The demo workspace (`samples/demo/`): it is exactly what `yibao samples generate --demo`
+//! writes (so the generator and the demo cannot drift apart), its ground truth matches what
+//! `yibao check` finds on every dataset, and the README's main command prints the figures that
+//! `samples/demo/EXPECTED.md` writes down.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use common::Workdir;
+use serde_json::Value;
+
+fn demo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/demo")
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &Path) -> BTreeSet<PathBuf> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(p.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Files of samples/demo written by hand, not by the generator.
+const HANDWRITTEN: &[&str] = &["EXPECTED.md"];
+
+#[test]
+fn the_demo_is_what_the_generator_writes() {
+    let w = Workdir::new();
+    w.run(&["samples", "generate", "--demo", "--out", "gen"])
+        .expect_code(0);
+    let generated = w.path().join("gen");
+    let demo = demo_dir();
+    let mut shipped = files(&demo);
+    // Outputs of a run in the repository's own copy are ignored by git, and so here.
+    shipped.retain(|p| {
+        !p.starts_with("out")
+            && !p.starts_with(".yibao")
+            && !HANDWRITTEN.iter().any(|h| p == Path::new(h))
+    });
+    assert_eq!(files(&generated), shipped, "samples/demo has other files than the generator writes: regenerate it with `yibao samples generate --demo --out samples/demo`");
+    for f in &shipped {
+        assert!(
+            std::fs::read(generated.join(f)).unwrap() == std::fs::read(demo.join(f)).unwrap(),
+            "{} differs from what the generator writes: regenerate samples/demo",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn init_sample_copies_the_demo() {
+    let w = Workdir::new();
+    w.run(&["init", "ws", "--sample"]).expect_code(0);
+    for f in [
+        "yibao.toml",
+        "data/320900/settlements.csv",
+        "data/320500/fee_details.xlsx",
+    ] {
+        assert_eq!(
+            std::fs::read(w.path().join("ws").join(f)).unwrap(),
+            std::fs::read(demo_dir().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // A second init into the same folder refuses and changes nothing.
+    w.run(&["init", "ws", "--sample"]).expect_code(2);
+}
+
+/// A dataset's figures as EXPECTED.md writes them.
+#[derive(Debug, PartialEq)]
+struct Figures {
+    records: u64,
+    dirty: u64,
+    rate: String,
+}
+
+/// The rows of EXPECTED.md's figures table: `| name | area | kind | records | dirty | rate |`.
+fn expected() -> BTreeMap<String, Figures> {
+    let text = std::fs::read_to_string(demo_dir().join("EXPECTED.md")).unwrap();
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() < 8
+            || !(cells[1].starts_with("yc_")
+                || cells[1].starts_with("sz_")
+                || cells[1] == "**overall**")
+        {
+            continue;
+        }
+        let num = |s: &str| s.trim_matches('*').replace(',', "").parse::<u64>().unwrap();
+        out.insert(
+            cells[1].trim_matches('*').to_string(),
+            Figures {
+                records: num(cells[4]),
+                dirty: num(cells[5]),
+                rate: cells[6].trim_matches('*').to_string(),
+            },
+        );
+    }
+    out
+}
+
+fn pct(rate: f64) -> String {
+    format!("{:.2}%", rate * 100.0)
+}
+
+/// The demo copied into a fresh folder, as a user's `init --sample` would.
+fn fresh_demo() -> Workdir {
+    let w = Workdir::new();
+    w.run(&["init", "demo", "--sample"]).expect_code(0);
+    w
+}
+
+#[test]
+fn check_finds_the_ground_truth_and_expected_md_figures() {
+    let w = fresh_demo();
+    let out = w.run(&["--workspace", "demo", "--json", "check"]);
+    out.expect_code(0);
+    let report = out.json();
+    let want = expected();
+    assert_eq!(
+        want.len(),
+        12,
+        "EXPECTED.md lists 11 datasets and the overall line"
+    );
+    // Ground truth: per dataset, rule -> rows.
+    let text = std::fs::read_to_string(w.path().join("demo/truth.csv")).unwrap();
+    let mut truth: BTreeMap<String, BTreeMap<String, BTreeSet<u64>>> = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        for rule in f[3].split(';').filter(|r| !r.is_empty()) {
+            truth
+                .entry(f[0].to_string())
+                .or_default()
+                .entry(rule.to_string())
+                .or_default()
+                .insert(f[1].parse().unwrap());
+        }
+    }
+    for d in report["datasets"].as_array().unwrap() {
+        let name = d["name"].as_str().unwrap();
+        let failed: BTreeMap<String, u64> = d["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["failed"].as_u64().unwrap() > 0)
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap().to_string(),
+                    r["failed"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let wanted: BTreeMap<String, u64> = truth
+            .get(name)
+            .map(|t| {
+                t.iter()
+                    .map(|(r, rows)| (r.clone(), rows.len() as u64))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            failed, wanted,
+            "{name}: rule failures differ from truth.csv"
+        );
+        let e = &want[name];
+        assert_eq!(
+            (
+                d["records"].as_u64().unwrap(),
+                d["dirty"].as_u64().unwrap(),
+                pct(d["rate"].as_f64().unwrap())
+            ),
+            (e.records, e.dirty, e.rate.clone()),
+            "{name}: figures differ from EXPECTED.md"
+        );
+    }
+    let o = &want["overall"];
+    assert_eq!(
+        (
+            report["overall"]["records"].as_u64().unwrap(),
+            report["overall"]["dirty"].as_u64().unwrap(),
+            pct(report["overall"]["rate"].as_f64().unwrap())
+        ),
+        (o.records, o.dirty, o.rate.clone())
+    );
+}
+
+#[test]
+fn coverage_of_the_demo_is_as_expected_md_says() {
+    let w = fresh_demo();
+    let out = w.run(&["--workspace", "demo", "--json", "map", "coverage"]);
+    let v: Value = out.json();
+    let text = std::fs::read_to_string(demo_dir().join("EXPECTED.md")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Coverage overall:"))
+        .expect("EXPECTED.md has a `Coverage overall:` line");
+    let got = format!(
+        "Coverage overall: {}/{} distinct local codes mapped ({:.1}%)",
+        v["codes_mapped"],
+        v["codes"],
+        v["coverage"].as_f64().unwrap() * 100.0
+    );
+    assert_eq!(line, got);
+}
