@@ -518,6 +518,33 @@ fn dataset_options() {
     );
 }
 
+/// Tables declared with their files are imported by the first command that needs them, once;
+/// a missing file is named.
+#[test]
+fn code_sets_with_files_are_imported_on_first_use() {
+    let w = Workdir::new();
+    w.run(&["init", "ws", "--sample"]).expect_code(0);
+    let first = w.run(&["--workspace", "ws", "map", "coverage"]);
+    assert!(
+        first
+            .stderr
+            .contains("imported drug version demo (12 codes) as yibao.toml declares"),
+        "{}",
+        first.stderr
+    );
+    let second = w.run(&["--workspace", "ws", "map", "coverage"]);
+    assert!(!second.stderr.contains("imported"), "{}", second.stderr);
+
+    let w = Workdir::new();
+    w.write(
+        "yibao.toml",
+        "[[areas]]\ncode = \"320900\"\nname = \"盐城市\"\n[code_sets]\ndrug = { version = \"1\", files = [\"national/none.csv\"] }\n",
+    );
+    let run = w.run(&["map", "coverage"]);
+    run.expect_code(2);
+    assert!(has(&flat(&run), "none.csv: no such file"), "{}", run.stderr);
+}
+
 #[test]
 fn code_sets_batch_and_thresholds() {
     assert_one(
@@ -525,6 +552,24 @@ fn code_sets_batch_and_thresholds() {
         2,
         "unknown code family `diagnosys`",
         Some("did you mean `diagnosis`?"),
+    );
+    assert_one(
+        "[code_sets]\ndrug = { version = \"1\", file = [\"a.csv\"] }\n",
+        2,
+        "unknown key `file` in a code set",
+        Some("did you mean `files`?"),
+    );
+    assert_one(
+        "[code_sets]\ndrug = { files = [\"a.csv\"] }\n",
+        2,
+        "a code set needs `version = \"…\"`",
+        None,
+    );
+    assert_one(
+        "[code_sets]\ndrug = 2024\n",
+        2,
+        "a code set is a version string or a table",
+        None,
     );
     assert_one(
         "[batch]\nmax_records = 0\n",

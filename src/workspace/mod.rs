@@ -18,7 +18,7 @@ pub use error::{did_you_mean, ConfigError, ConfigErrors};
 pub use fields::{field_type, DatasetKind, FieldType};
 
 use crate::codes::{Family, Kind};
-use raw::{RawCodeSet, RawConfig, RawDataset};
+use raw::{RawConfig, RawDataset};
 
 /// The file name of a workspace's configuration.
 pub const CONFIG_FILE: &str = "yibao.toml";
@@ -326,6 +326,64 @@ impl Validator<'_> {
         ));
     }
 
+    /// A `[code_sets]` value: `"version"` or `{ version = "…", files = ["…"] }`.
+    fn code_set(&mut self, set: &Spanned<toml::Value>) -> Option<(String, Vec<String>)> {
+        const HELP: &str = "write `family = \"version\"`, or `family = { version = \"…\", files = [\"national/…\"] }` to import the published files on first use";
+        match set.get_ref() {
+            toml::Value::String(v) => Some((v.clone(), Vec::new())),
+            toml::Value::Table(t) => {
+                if let Some(k) = t
+                    .keys()
+                    .find(|k| !["version", "files"].contains(&k.as_str()))
+                {
+                    let help = did_you_mean(k, &["version", "files"]).or(Some(HELP.into()));
+                    self.err(
+                        set,
+                        format!("unknown key `{k}` in a code set"),
+                        "here",
+                        help,
+                    );
+                    return None;
+                }
+                let Some(toml::Value::String(version)) = t.get("version") else {
+                    self.err(
+                        set,
+                        "a code set needs `version = \"…\"`".into(),
+                        "here",
+                        Some(HELP.into()),
+                    );
+                    return None;
+                };
+                let files = match t.get("files") {
+                    None => Vec::new(),
+                    Some(toml::Value::Array(a)) if a.iter().all(toml::Value::is_str) => a
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect(),
+                    Some(_) => {
+                        self.err(
+                            set,
+                            "`files` must be a list of paths".into(),
+                            "here",
+                            Some(HELP.into()),
+                        );
+                        return None;
+                    }
+                };
+                Some((version.clone(), files))
+            }
+            _ => {
+                self.err(
+                    set,
+                    "a code set is a version string or a table".into(),
+                    "here",
+                    Some(HELP.into()),
+                );
+                None
+            }
+        }
+    }
+
     fn workspace(&mut self, root: &Path, raw: RawConfig) -> Workspace {
         let mut areas = Vec::new();
         for a in raw.areas {
@@ -349,14 +407,14 @@ impl Validator<'_> {
         let mut code_files = BTreeMap::new();
         for (family, set) in raw.code_sets {
             match family.get_ref().parse::<Family>() {
-                Ok(f) => match set.into_inner() {
-                    RawCodeSet::Version(v) => {
-                        code_sets.insert(f, v);
-                    }
-                    RawCodeSet::WithFiles { version, files } => {
+                Ok(f) => match self.code_set(&set) {
+                    Some((version, files)) => {
                         code_sets.insert(f, version);
-                        code_files.insert(f, files.iter().map(|p| root.join(p)).collect());
+                        if !files.is_empty() {
+                            code_files.insert(f, files.iter().map(|p| root.join(p)).collect());
+                        }
                     }
+                    None => continue,
                 },
                 Err(e) => {
                     let names: Vec<&str> = Family::ALL.iter().map(|f| f.as_str()).collect();

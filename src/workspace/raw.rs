@@ -16,9 +16,10 @@ pub struct RawConfig {
     /// `[[areas]]`.
     #[serde(default)]
     pub areas: Vec<RawArea>,
-    /// `[code_sets]`: family -> version, or `{ version, files }`.
+    /// `[code_sets]`: family -> `"version"` or `{ version, files }` (checked in validation, so
+    /// that a mistake gets a precise message).
     #[serde(default)]
-    pub code_sets: BTreeMap<Spanned<String>, Spanned<RawCodeSet>>,
+    pub code_sets: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
     /// `[[datasets]]`.
     #[serde(default)]
     pub datasets: Vec<RawDataset>,
@@ -31,23 +32,6 @@ pub struct RawConfig {
     /// `[thresholds]`.
     #[serde(default)]
     pub thresholds: RawThresholds,
-}
-
-/// A `[code_sets]` entry: a version, or a version with the published files that hold it, which
-/// commands needing the table import on first use.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum RawCodeSet {
-    /// `drug = "20240701"`.
-    Version(String),
-    /// `drug = { version = "20240701", files = ["national/drug.xlsx"] }`.
-    WithFiles {
-        /// The version name.
-        version: String,
-        /// Published files, relative to the workspace.
-        #[serde(default)]
-        files: Vec<String>,
-    },
 }
 
 /// `[workspace]`.
