@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS_LIST=("$@")
 [ ${#ROWS_LIST[@]} -gt 0 ] || ROWS_LIST=(1000000 10000000)
-STAGES=${STAGES:-"import generate profile"}
+STAGES=${STAGES:-"import generate profile check"}
 OUT=bench/out
 mkdir -p "$OUT" bench/data
 
@@ -24,6 +24,10 @@ if ! python3 -c "import duckdb" 2>/dev/null; then
   pip install --quiet duckdb
 fi
 
+# NATIONAL_CODES: the real national lists beside the project; check loads the diagnosis list
+# from there when present (setl.dise_no.national-code then checks membership, not only shape).
+NATIONAL_CODES=${NATIONAL_CODES:-../shared/national-codes}
+
 # time_cmd LABEL ROWS CMD...: runs CMD, prints a table row with seconds, rows/s, peak MB.
 time_cmd() {
   local label=$1 rows=$2; shift 2
@@ -33,6 +37,10 @@ time_cmd() {
   secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$log")
   peak=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$log")
   printf "%-34s %12s %9.1f s %14s rows/s %8s MB\n" "$label" "$rows" "$secs" "$(awk -v r="$rows" -v s="$secs" 'BEGIN{printf "%.0f", (s>0? r/s : 0)}')" "$peak"
+}
+# secs_of LABEL: the wall seconds time_cmd measured.
+secs_of() {
+  awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$OUT/$1.time"
 }
 
 if [[ " $STAGES " == *" import "* ]]; then
@@ -58,5 +66,36 @@ for ROWS in "${ROWS_LIST[@]}"; do
     time_cmd "yibao-profile-$ROWS" "$ROWS" "$BIN" -q --workspace "$WS" profile fee_details --json
     time_cmd "duckdb-profile-$ROWS" "$ROWS" python3 bench/duckdb_profile.py "$CSV" --encoding gbk
     echo "  duckdb detail: $(cat "$OUT/duckdb-profile-$ROWS.out")"
+  fi
+  if [[ " $STAGES " == *" check "* ]]; then
+    # The code tables check reads: the generated catalog tables (drug, service, consumable) and,
+    # when present, the real national diagnosis list. Loaded once per workspace.
+    if [ ! -f "$WS/.yibao/bench-codes" ]; then
+      SETS="drug service consumable (generated)"
+      for f in drug service consumable; do
+        "$BIN" -q --workspace "$WS" codes import --family $f --version gen "$WS/national/$f.csv"
+      done
+      DIAG=$(ls "$NATIONAL_CODES"/diagnoses/*.tsv 2>/dev/null | head -1 || true)
+      if [ -n "$DIAG" ]; then
+        "$BIN" -q --workspace "$WS" codes import --family diagnosis --version 2.0 "$DIAG"
+        SETS="$SETS, diagnosis 2.0 ($(basename "$DIAG"))"
+      fi
+      echo "$SETS" > "$WS/.yibao/bench-codes"
+    fi
+    # rows = fee-detail rows + settlement rows (the settlement file has a title line and a header)
+    SETL=$(( $(wc -l < "$WS/data/settlements.csv") - 2 ))
+    CROWS=$(( ROWS + SETL ))
+    echo "  (check: $ROWS fee details + $SETL settlements, national pack; code sets: $(cat "$WS/.yibao/bench-codes"))"
+    rm -rf "$WS/out"
+    # An absolute --workspace: with a relative one, check writes its report under
+    # WS/WS/out (ws.root joined twice, src/cmd/check.rs). Exit 1 is a breached threshold.
+    time_cmd "yibao-check-$ROWS" "$CROWS" "$BIN" -q --workspace "$PWD/$WS" check || true
+    REPORT=$(ls -d "$WS"/out/*/report.json | tail -1)
+    time_cmd "duckdb-check-$ROWS" "$CROWS" python3 bench/duckdb_check.py "$WS" --report "$REPORT" --compare
+    DUCK=$(head -1 "$OUT/duckdb-check-$ROWS.out")
+    echo "  duckdb detail: $(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("transcode %.1f s, load+normalise %.1f s, rules %.1f s" % (d["transcode_s"], d["load_s"], d["rules_s"]))' "$DUCK")"
+    echo "  $(grep '^agreement:' "$OUT/duckdb-check-$ROWS.out")"
+    Y=$(secs_of "yibao-check-$ROWS"); D=$(secs_of "duckdb-check-$ROWS")
+    echo "  ratio yibao/DuckDB time: $(awk -v y="$Y" -v d="$D" 'BEGIN{printf "%.2f", (d>0? y/d : 0)}')  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   fi
 done
