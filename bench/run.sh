@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS_LIST=("$@")
 [ ${#ROWS_LIST[@]} -gt 0 ] || ROWS_LIST=(1000000 10000000)
-STAGES=${STAGES:-"import generate profile"}
+STAGES=${STAGES:-"import generate profile batch"}
 OUT=bench/out
 mkdir -p "$OUT" bench/data
 
@@ -58,5 +58,25 @@ for ROWS in "${ROWS_LIST[@]}"; do
     time_cmd "yibao-profile-$ROWS" "$ROWS" "$BIN" -q --workspace "$WS" profile fee_details --json
     time_cmd "duckdb-profile-$ROWS" "$ROWS" python3 bench/duckdb_profile.py "$CSV" --encoding gbk
     echo "  duckdb detail: $(cat "$OUT/duckdb-profile-$ROWS.out")"
+  fi
+  if [[ " $STAGES " == *" batch "* ]]; then
+    # A first run on a fresh ledger: check (read, map, rules) then every clean record emitted.
+    rm -rf "$WS/out" "$WS/.yibao/state.db" "$WS/.yibao/state.db-wal" "$WS/.yibao/state.db-shm"
+    time_cmd "yibao-batch-$ROWS" "$ROWS" "$BIN" -q --json --workspace "$WS" batch
+    python3 - "$OUT/yibao-batch-$ROWS.out" "$OUT/yibao-batch-$ROWS.time" <<'PY'
+import json, re, sys
+s = json.load(open(sys.argv[1]))
+t = open(sys.argv[2]).read()
+secs = 0.0
+for part in re.search(r"Elapsed \(wall clock\).*: (\S+)", t).group(1).split(":"):
+    secs = secs * 60 + float(part)
+n = sum(d["new"] + d["corrections"] for d in s["datasets"])
+b = sum(len(d["batches"]) for d in s["datasets"])
+print(f"  batch: {n} clean records emitted in {b} batches; {n/secs:,.0f} emitted records/s end to end (check included)")
+PY
+    RUN=$(ls -d "$WS"/out/*/batches | tail -1)
+    time_cmd "yibao-batch-verify-$ROWS" "$ROWS" "$BIN" -q --workspace "$WS" batch verify "$RUN"
+    # A re-run: everything is in the ledger, nothing is emitted.
+    time_cmd "yibao-batch-rerun-$ROWS" "$ROWS" "$BIN" -q --workspace "$WS" batch
   fi
 done
