@@ -98,10 +98,10 @@ pub enum CheckError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Crosswalks(#[from] LoadError),
-    /// A dataset could not be read.
+    /// A dataset could not be read (boxed: its diagnostic carries the source text).
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Dataset(#[from] DatasetError),
+    Dataset(Box<DatasetError>),
     /// Nothing to check.
     #[error("nothing to check in {0}")]
     #[diagnostic(
@@ -128,6 +128,12 @@ pub enum CheckError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<DatasetError> for CheckError {
+    fn from(e: DatasetError) -> Self {
+        CheckError::Dataset(Box::new(e))
+    }
 }
 
 /// A run id: the UTC time, sortable, safe in a folder name.
