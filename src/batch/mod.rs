@@ -70,6 +70,27 @@ pub struct Settings {
     pub rule_packs: Vec<String>,
 }
 
+impl Settings {
+    /// The settings of a batch run after `checked`: the workspace's `[batch]` limits, the
+    /// check's run id, code-set versions and packs, and the local time now.
+    pub fn new(ws: &crate::workspace::Workspace, checked: &crate::pipeline::Checked) -> Settings {
+        let report = &checked.report;
+        Settings {
+            max_records: ws.batch.max_records,
+            max_bytes: ws.batch.max_bytes,
+            run_id: checked.run_id.clone(),
+            // inf_time is the sender's local time.
+            time: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+            code_sets: report.code_sets.clone(),
+            rule_packs: report
+                .packs
+                .iter()
+                .map(|p| format!("{}@{}", p.name, p.version))
+                .collect(),
+        }
+    }
+}
+
 /// A batch's line in `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestBatch {
@@ -189,7 +210,7 @@ pub enum BatchError {
         dataset: String,
         /// Its key fields.
         key: Vec<String>,
-        /// Those not mapped.
+        /// What is wrong with it.
         missing: String,
     },
     /// The query engine failed.

@@ -196,7 +196,11 @@ pub fn plan(
     let (encoder, read) = Encoder::new(ds, &columns).map_err(|missing| BatchError::NoKey {
         dataset: ds.name.clone(),
         key: ds.key.clone(),
-        missing: missing.join(", "),
+        missing: if missing.is_empty() {
+            "it declares no key".to_string()
+        } else {
+            format!("not mapped: {}", missing.join(", "))
+        },
     })?;
     let layout = Layout::of(ds.kind);
     let envelope = Envelope {

@@ -31,21 +31,8 @@ pub fn run(ctx: &Ctx, args: BatchArgs) -> miette::Result<ExitCode> {
         clean: true,
     };
     let mut checked = pipeline::check(&ws, &opts, &mut super::check::stages(ctx.quiet))?;
-    let report = &checked.report;
-    let settings = Settings {
-        max_records: ws.batch.max_records,
-        max_bytes: ws.batch.max_bytes,
-        run_id: checked.run_id.clone(),
-        // inf_time is the sender's local time.
-        time: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
-        code_sets: report.code_sets.clone(),
-        rule_packs: report
-            .packs
-            .iter()
-            .map(|p| format!("{}@{}", p.name, p.version))
-            .collect(),
-    };
-    let breached = report.breached;
+    let settings = Settings::new(&ws, &checked);
+    let breached = checked.report.breached;
     if args.dry_run {
         let store = Store::open_existing(&ws.root)?;
         let bar = progress::spinner(ctx.quiet, "planning batches");
