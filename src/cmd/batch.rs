@@ -146,7 +146,18 @@ fn render(s: &Summary, verbose: bool) -> String {
 }
 
 fn run_verify(ctx: &Ctx, dir: &Path) -> miette::Result<ExitCode> {
-    let store = Store::open_existing(&ctx.workspace)?;
+    // The ledger of --workspace, else of the workspace the folder is in (out/<run>/batches).
+    let mut store = Store::open_existing(&ctx.workspace)?;
+    if store.is_none() {
+        let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if let Some(root) = abs
+            .ancestors()
+            .skip(1)
+            .find(|a| Store::path_in(a).is_file())
+        {
+            store = Store::open_existing(root)?;
+        }
+    }
     let v = verify(dir, store.as_ref())?;
     if ctx.json {
         print_json(&v)?;
