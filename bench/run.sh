@@ -46,7 +46,7 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date 
 printf "%-34s %12s %11s %21s %11s\n" stage rows time throughput "peak RSS"
 [ -z "${IMPORT_ROW:-}" ] || echo "$IMPORT_ROW"
 for ROWS in "${ROWS_LIST[@]}"; do
-  WS=bench/data/gen-$ROWS
+  WS=$PWD/bench/data/gen-$ROWS
   if [[ " $STAGES " == *" generate "* ]] || [ ! -f "$WS/data/fee_details.csv" ]; then
     rm -rf "$WS"
     time_cmd "generate-$ROWS" "$ROWS" "$BIN" samples generate --rows "$ROWS" --seed 1 --out "$WS"

@@ -78,7 +78,7 @@ pub struct Checked {
 impl Checked {
     /// The run's folder, `out/<run-id>/`.
     pub fn run_dir(&self, ws: &Workspace) -> PathBuf {
-        ws.root.join(&ws.out).join(&self.run_id)
+        ws.out.join(&self.run_id)
     }
 }
 
@@ -145,7 +145,7 @@ pub fn run_id() -> String {
 /// second (a re-run after an interrupted one) must not share a folder. `-2`, `-3`… are added.
 pub fn fresh_run_id(ws: &Workspace) -> String {
     let base = run_id();
-    let out = ws.root.join(&ws.out);
+    let out = ws.out.clone();
     if !out.join(&base).exists() {
         return base;
     }

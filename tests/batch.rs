@@ -376,3 +376,25 @@ fn verify_catches_a_duplicated_record_even_with_a_consistent_manifest() {
     assert_eq!(counts["duplicated"], 1, "{counts}");
     assert!(counts.get("altered").is_none(), "{counts}");
 }
+
+#[test]
+fn a_relative_workspace_writes_into_its_own_out_folder() {
+    let w = Workdir::new();
+    w.run(&["samples", "generate", "--rows", "500", "--out", "ws"])
+        .expect_code(0);
+    w.run(&["--workspace", "ws", "batch"]).expect_code(0);
+    let runs: Vec<_> = std::fs::read_dir(w.path().join("ws/out"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 1);
+    assert!(runs[0].path().join("report.json").is_file());
+    assert!(runs[0]
+        .path()
+        .join("batches/fee_details/manifest.json")
+        .is_file());
+    assert!(!w.path().join("ws/ws").exists());
+    let dir = runs[0].path().join("batches");
+    w.run(&["batch", "verify", dir.to_str().unwrap()])
+        .expect_code(0);
+}

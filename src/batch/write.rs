@@ -34,11 +34,7 @@ pub struct Recovery {
 
 /// The folder of a run's batches of one dataset.
 pub fn batch_dir(ws: &Workspace, run_id: &str, dataset: &str) -> PathBuf {
-    ws.root
-        .join(&ws.out)
-        .join(run_id)
-        .join("batches")
-        .join(dataset)
+    ws.out.join(run_id).join("batches").join(dataset)
 }
 
 fn manifest_bytes(m: &Manifest) -> Vec<u8> {
