@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS_LIST=("$@")
 [ ${#ROWS_LIST[@]} -gt 0 ] || ROWS_LIST=(1000000 10000000)
-STAGES=${STAGES:-"import generate profile check"}
+STAGES=${STAGES:-"import generate profile check batch"}
 OUT=bench/out
 mkdir -p "$OUT" bench/data
 
@@ -43,6 +43,24 @@ secs_of() {
   awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$OUT/$1.time"
 }
 
+# load_codes WS: the code tables check reads, once per store: the generated catalog tables (drug,
+# service, consumable) and, when present, the real national diagnosis list.
+load_codes() {
+  local ws=$1
+  [ -f "$ws/.yibao/bench-codes" ] && [ -f "$ws/.yibao/state.db" ] && return 0
+  local sets="drug service consumable (generated)"
+  for f in drug service consumable; do
+    "$BIN" -q --workspace "$ws" codes import --family $f --version gen "$ws/national/$f.csv"
+  done
+  local diag
+  diag=$(ls "$NATIONAL_CODES"/diagnoses/*.tsv 2>/dev/null | head -1 || true)
+  if [ -n "$diag" ]; then
+    "$BIN" -q --workspace "$ws" codes import --family diagnosis --version 2.0 "$diag"
+    sets="$sets, diagnosis 2.0 ($(basename "$diag"))"
+  fi
+  echo "$sets" > "$ws/.yibao/bench-codes"
+}
+
 if [[ " $STAGES " == *" import "* ]]; then
   # Code store: a published-layout drug table of 200,000 rows (the national table is ~200k).
   python3 -c "import openpyxl" 2>/dev/null || pip install --quiet openpyxl
@@ -70,18 +88,7 @@ for ROWS in "${ROWS_LIST[@]}"; do
   if [[ " $STAGES " == *" check "* ]]; then
     # The code tables check reads: the generated catalog tables (drug, service, consumable) and,
     # when present, the real national diagnosis list. Loaded once per workspace.
-    if [ ! -f "$WS/.yibao/bench-codes" ]; then
-      SETS="drug service consumable (generated)"
-      for f in drug service consumable; do
-        "$BIN" -q --workspace "$WS" codes import --family $f --version gen "$WS/national/$f.csv"
-      done
-      DIAG=$(ls "$NATIONAL_CODES"/diagnoses/*.tsv 2>/dev/null | head -1 || true)
-      if [ -n "$DIAG" ]; then
-        "$BIN" -q --workspace "$WS" codes import --family diagnosis --version 2.0 "$DIAG"
-        SETS="$SETS, diagnosis 2.0 ($(basename "$DIAG"))"
-      fi
-      echo "$SETS" > "$WS/.yibao/bench-codes"
-    fi
+    load_codes "$WS"
     # rows = fee-detail rows + settlement rows (the settlement file has a title line and a header)
     SETL=$(( $(wc -l < "$WS/data/settlements.csv") - 2 ))
     CROWS=$(( ROWS + SETL ))
@@ -97,5 +104,26 @@ for ROWS in "${ROWS_LIST[@]}"; do
     echo "  $(grep '^agreement:' "$OUT/duckdb-check-$ROWS.out")"
     Y=$(secs_of "yibao-check-$ROWS"); D=$(secs_of "duckdb-check-$ROWS")
     echo "  ratio yibao/DuckDB time: $(awk -v y="$Y" -v d="$D" 'BEGIN{printf "%.2f", (d>0? y/d : 0)}')  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  fi
+  if [[ " $STAGES " == *" batch "* ]]; then
+    # A first run on a fresh ledger: check (read, map, rules) then every clean record emitted.
+    rm -rf "$WS/out" "$WS/.yibao/state.db" "$WS/.yibao/state.db-wal" "$WS/.yibao/state.db-shm"
+    load_codes "$WS"
+    time_cmd "yibao-batch-$ROWS" "$ROWS" "$BIN" -q --json --workspace "$WS" batch
+    python3 - "$OUT/yibao-batch-$ROWS.out" "$OUT/yibao-batch-$ROWS.time" <<'PY'
+import json, re, sys
+s = json.load(open(sys.argv[1]))
+t = open(sys.argv[2]).read()
+secs = 0.0
+for part in re.search(r"Elapsed \(wall clock\).*: (\S+)", t).group(1).split(":"):
+    secs = secs * 60 + float(part)
+n = sum(d["new"] + d["corrections"] for d in s["datasets"])
+b = sum(len(d["batches"]) for d in s["datasets"])
+print(f"  batch: {n} clean records emitted in {b} batches; {n/secs:,.0f} emitted records/s end to end (check included)")
+PY
+    RUN=$(ls -d "$WS"/out/*/batches | tail -1)
+    time_cmd "yibao-batch-verify-$ROWS" "$ROWS" "$BIN" -q --workspace "$WS" batch verify "$RUN"
+    # A re-run: everything is in the ledger, nothing is emitted.
+    time_cmd "yibao-batch-rerun-$ROWS" "$ROWS" "$BIN" -q --workspace "$WS" batch
   fi
 done

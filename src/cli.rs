@@ -225,21 +225,30 @@ pub struct CheckArgs {
 
 /// `yibao batch`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BatchArgs {
     /// `verify DIR`: recount and re-hash emitted batches.
     #[command(subcommand)]
     pub verify: Option<BatchCommand>,
-    /// Print the plan and write nothing.
+    /// Print the plan (batches, records, bytes, first and last keys) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// A rule pack deciding which records are clean, repeatable (default: the workspace's
+    /// packs), as for `yibao check`.
+    #[arg(long, value_name = "P")]
+    pub pack: Vec<String>,
+    /// Batch only this dataset, repeatable (default: all).
+    #[arg(long, value_name = "NAME")]
+    pub dataset: Vec<String>,
 }
 
 /// `yibao batch verify`.
 #[derive(Debug, Subcommand)]
 pub enum BatchCommand {
-    /// Recount and re-hash emitted batches against their manifests and the ledger.
+    /// Recount and re-hash emitted batches against their manifests and the ledger; exit 2 on
+    /// any missing, extra, altered or duplicated batch or record.
     Verify {
-        /// The batches folder.
+        /// The batches: out/<run>/batches, one dataset folder under it, or the run folder.
         dir: PathBuf,
     },
 }

@@ -4,8 +4,10 @@
 //! ([`store`]). The `yibao` binary (`src/main.rs`, `src/cli.rs`, `src/cmd/`) is a thin layer over it.
 
 pub mod atomic;
+pub mod batch;
 pub mod codes;
 pub mod mapping;
+pub mod pipeline;
 pub mod profile;
 pub mod report;
 pub mod rules;

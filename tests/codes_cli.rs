@@ -432,7 +432,7 @@ fn unknown_family_and_missing_versions_are_input_errors() {
 #[test]
 fn commands_not_built_yet_say_so() {
     let w = Workdir::new();
-    let run = w.run(&["batch"]);
+    let run = w.run(&["report"]);
     run.expect_code(3);
     assert!(run.stderr.contains("not built yet"), "{}", run.stderr);
 }

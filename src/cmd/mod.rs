@@ -2,6 +2,7 @@
 //! the result. This file dispatches, and holds what every command shares: the global options,
 //! stdout that treats a closed pipe as success, and the exit-code policy of PRODUCT.md.
 
+mod batch;
 mod check;
 mod codes_diff;
 mod codes_explain;
@@ -65,7 +66,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Check(args) => check::run(&ctx, args),
         Command::Rules(RulesCommand::List { pack }) => rules::list(&ctx, pack),
         Command::Rules(RulesCommand::Test { pack }) => rules::test(&ctx, pack),
-        Command::Batch(_) => planned::run("batch", 6),
+        Command::Batch(args) => batch::run(&ctx, args),
         Command::Run(_) => planned::run("run", 7),
         Command::Report(_) => planned::run("report", 7),
         Command::Samples(SamplesCommand::Generate(args)) => samples::run(&ctx, args),

@@ -113,6 +113,10 @@ pub struct Outcome {
     pub datasets: Vec<DatasetResult>,
     /// The dirty records of each dataset: file, sheet, row, errors, warnings, then its fields.
     pub rejects: Vec<(String, DataFrame)>,
+    /// With [`Options::dirty`]: per dataset, the source location of every dirty record
+    /// (`_file`, `__sheet` with an empty string for no sheet, `_row`), so that the clean records
+    /// can be told apart by location (see [`clean_of`]).
+    pub dirty: Vec<(String, DataFrame)>,
 }
 
 /// Settings of a check.
@@ -122,6 +126,8 @@ pub struct Options {
     pub samples: usize,
     /// Collect the rejects.
     pub rejects: bool,
+    /// Collect the dirty records' locations ([`Outcome::dirty`]), for `batch`.
+    pub dirty: bool,
 }
 
 impl Default for Options {
@@ -129,6 +135,7 @@ impl Default for Options {
         Options {
             samples: 5,
             rejects: true,
+            dirty: false,
         }
     }
 }
@@ -153,14 +160,45 @@ pub fn check(
     let sums = prepare_detail_sums(inputs, rules)?;
     let mut datasets = Vec::new();
     let mut rejects = Vec::new();
+    let mut dirty = Vec::new();
     for input in inputs {
-        let (result, reject) = check_one(input, rules, &ctx, &sums, opts)?;
+        let (result, reject, locations) = check_one(input, rules, &ctx, &sums, opts)?;
         datasets.push(result);
         if let Some(r) = reject {
             rejects.push((input.dataset.name.clone(), r));
         }
+        if let Some(l) = locations {
+            dirty.push((input.dataset.name.clone(), l));
+        }
     }
-    Ok(Outcome { datasets, rejects })
+    Ok(Outcome {
+        datasets,
+        rejects,
+        dirty,
+    })
+}
+
+/// The clean records of a checked frame: those whose source location is not among the dirty
+/// `locations` of [`Outcome::dirty`]. Locations do not depend on the order a query returns
+/// records in, so the match is exact.
+pub fn clean_of(frame: LazyFrame, locations: &DataFrame) -> LazyFrame {
+    frame
+        .with_column(
+            col("_sheet")
+                .cast(DataType::String)
+                .fill_null(lit(""))
+                .alias("__sheet"),
+        )
+        .join(
+            locations.clone().lazy(),
+            [col("_file"), col("__sheet"), col("_row")],
+            [col("_file"), col("__sheet"), col("_row")],
+            JoinArgs {
+                maintain_order: MaintainOrderJoin::Left,
+                ..JoinArgs::new(JoinType::Anti)
+            },
+        )
+        .drop(by_name(["__sheet"], true, false))
 }
 
 /// Distinct values of every field that a `reference` rule points at.
@@ -252,7 +290,7 @@ fn check_one(
     ctx: &Context,
     sums: &BTreeMap<String, DataFrame>,
     opts: &Options,
-) -> PolarsResult<(DatasetResult, Option<DataFrame>)> {
+) -> PolarsResult<(DatasetResult, Option<DataFrame>, Option<DataFrame>)> {
     let ds = input.dataset;
     let mut frame = input.frame.clone().with_row_index("__i", None);
     let schema = frame.collect_schema()?;
@@ -402,6 +440,24 @@ fn check_one(
     } else {
         None
     };
+    let locations = if opts.dirty {
+        Some(
+            df.clone()
+                .lazy()
+                .filter(col("__dirty"))
+                .select([
+                    col("_file"),
+                    col("_sheet")
+                        .cast(DataType::String)
+                        .fill_null(lit(""))
+                        .alias("__sheet"),
+                    col("_row"),
+                ])
+                .collect()?,
+        )
+    } else {
+        None
+    };
     Ok((
         DatasetResult {
             name: ds.name.clone(),
@@ -416,6 +472,7 @@ fn check_one(
             institutions,
         },
         reject,
+        locations,
     ))
 }
 

@@ -179,6 +179,7 @@ fn failing_rows(rule: &Rule, ctx: Context) -> PolarsResult<Vec<u64>> {
     let opts = Options {
         samples: 0,
         rejects: true,
+        dirty: false,
     };
     let outcome = check(&inputs, std::slice::from_ref(rule), ctx, &opts)?;
     if let Some(skip) = outcome.datasets[0].skipped.first() {

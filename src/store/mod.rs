@@ -5,6 +5,7 @@
 //! transaction; the schema is versioned with `PRAGMA user_version` and migrated on open.
 
 mod codes;
+pub mod ledger;
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,38 @@ CREATE TABLE suggest_index (
     format   INTEGER NOT NULL,   -- the index layout's version; another layout is rebuilt
     built_at TEXT NOT NULL,
     bytes    BLOB NOT NULL
+);
+"#,
+    // The batch ledger (docs/BATCH.md): every batch emitted and every record key in it.
+    r#"
+CREATE TABLE ledger_batches (
+    id          INTEGER PRIMARY KEY,
+    dataset     TEXT NOT NULL,
+    number      INTEGER NOT NULL,   -- NNNNNN of the file name; never reused within a dataset
+    run_id      TEXT NOT NULL,      -- the folder out/<run_id>/batches/<dataset>/ holds the file
+    records     INTEGER NOT NULL,
+    corrections INTEGER NOT NULL,
+    bytes       INTEGER NOT NULL,
+    sha256      TEXT NOT NULL,      -- of the whole file, known before it is written
+    first_key   TEXT NOT NULL,
+    last_key    TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'done', 'abandoned')),
+    created_at  TEXT NOT NULL,
+    UNIQUE (dataset, number)
+);
+CREATE TABLE ledger_records (
+    id          INTEGER PRIMARY KEY,
+    batch_id    INTEGER NOT NULL REFERENCES ledger_batches(id),
+    key         TEXT NOT NULL,      -- the dataset's key fields, joined with '|'
+    hash        BLOB NOT NULL,      -- SHA-256 of the record's canonical JSON
+    correction  INTEGER NOT NULL    -- 1: replaces the record of the same key emitted before
+);
+CREATE INDEX ledger_records_by_batch ON ledger_records (batch_id);
+CREATE TABLE ledger_manifests (
+    run_id      TEXT NOT NULL,
+    dataset     TEXT NOT NULL,
+    header      TEXT NOT NULL,      -- JSON: the manifest without its batch list
+    PRIMARY KEY (run_id, dataset)
 );
 "#,
 ];

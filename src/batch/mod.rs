@@ -1,0 +1,256 @@
+//! Upload batches: the clean records of each dataset, in the national message layout, cut into
+//! files by a record count and a byte size, each recorded in the ledger so that a record is
+//! emitted exactly once however often the machine stops (docs/BATCH.md).
+//!
+//! Plan, then act, one batch at a time: [`plan`] turns the clean records into a stream of
+//! planned batches (which records, which bytes) and [`emit`] writes each one, so 10 million
+//! records never sit in memory at once. `--dry-run` runs the planner alone.
+
+mod plan;
+pub mod record;
+pub mod verify;
+mod write;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use miette::Diagnostic;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::store::StoreError;
+use crate::workspace::DatasetKind;
+
+pub use plan::{plan, Planned};
+pub use write::{batch_dir, dry_run, emit, recover, Recovery};
+
+/// The national transaction a dataset's batches follow: `infno` and the `input` node holding
+/// the records (`../shared/reference/nhsa_interface_fields.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    /// 交易编号, when the kind has a national upload transaction.
+    pub infno: Option<&'static str>,
+    /// The node of `input` the records go in.
+    pub node: &'static str,
+}
+
+impl Layout {
+    /// The layout of a dataset kind: 2301 `feedetail` for fee lines; 4101A `setlinfo`,
+    /// `diseinfo`, `oprninfo` for the settlement list and its diagnoses and procedures; 3301
+    /// `data` for catalog items (目录对照); institutions have no upload transaction.
+    pub fn of(kind: DatasetKind) -> Layout {
+        let (infno, node) = match kind {
+            DatasetKind::FeeDetail => (Some("2301"), "feedetail"),
+            DatasetKind::Settlement => (Some("4101A"), "setlinfo"),
+            DatasetKind::Diagnosis => (Some("4101A"), "diseinfo"),
+            DatasetKind::Operation => (Some("4101A"), "oprninfo"),
+            DatasetKind::DrugCatalog
+            | DatasetKind::ServiceCatalog
+            | DatasetKind::ConsumableCatalog => (Some("3301"), "data"),
+            DatasetKind::Institution => (None, "data"),
+        };
+        Layout { infno, node }
+    }
+}
+
+/// Limits and mode of a batch run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Most records in one batch.
+    pub max_records: usize,
+    /// Most bytes in one batch file (a single record larger than this goes alone).
+    pub max_bytes: usize,
+    /// The run id: batches go to `out/<run_id>/batches/`.
+    pub run_id: String,
+    /// The run's time, `yyyy-MM-dd HH:mm:ss`: the messages' `inf_time` and corrections' mark.
+    pub time: String,
+    /// Code-set versions the records were checked against, by family.
+    pub code_sets: BTreeMap<String, String>,
+    /// Rule packs that ran, `name@version`.
+    pub rule_packs: Vec<String>,
+}
+
+impl Settings {
+    /// The settings of a batch run after `checked`: the workspace's `[batch]` limits, the
+    /// check's run id, code-set versions and packs, and the local time now.
+    pub fn new(ws: &crate::workspace::Workspace, checked: &crate::pipeline::Checked) -> Settings {
+        let report = &checked.report;
+        Settings {
+            max_records: ws.batch.max_records,
+            max_bytes: ws.batch.max_bytes,
+            run_id: checked.run_id.clone(),
+            // inf_time is the sender's local time.
+            time: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+            code_sets: report.code_sets.clone(),
+            rule_packs: report
+                .packs
+                .iter()
+                .map(|p| format!("{}@{}", p.name, p.version))
+                .collect(),
+        }
+    }
+}
+
+/// A batch's line in `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestBatch {
+    /// Batch number.
+    pub number: u64,
+    /// File name, `NNNNNN.json`.
+    pub file: String,
+    /// Records in it.
+    pub records: u64,
+    /// Of which corrections.
+    pub corrections: u64,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the file, lower-case hex.
+    pub sha256: String,
+    /// Key of its first record.
+    pub first_key: String,
+    /// Key of its last record.
+    pub last_key: String,
+}
+
+/// `out/<run>/batches/<dataset>/manifest.json`: what a run emitted for one dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Layout version of this file.
+    pub schema: u32,
+    /// The run.
+    pub run_id: String,
+    /// The dataset.
+    pub dataset: String,
+    /// Its kind.
+    pub kind: DatasetKind,
+    /// Its coordination area.
+    pub area: Option<String>,
+    /// 交易编号 of the messages.
+    pub infno: Option<String>,
+    /// The `input` node holding the records.
+    pub node: String,
+    /// The record key fields.
+    pub key: Vec<String>,
+    /// The fields a record may carry, in canonical order.
+    pub fields: Vec<String>,
+    /// Code-set versions, by family.
+    pub code_sets: BTreeMap<String, String>,
+    /// Rule packs, `name@version`.
+    pub rule_packs: Vec<String>,
+    /// The yibao that wrote it.
+    pub yibao: String,
+    /// The batches, by number.
+    #[serde(default)]
+    pub batches: Vec<ManifestBatch>,
+}
+
+/// The layout version of manifest.json.
+pub const MANIFEST_SCHEMA: u32 = 1;
+
+/// The file name of a batch.
+pub fn file_name(number: u64) -> String {
+    format!("{number:06}.json")
+}
+
+/// One dataset's part of a batch run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DatasetSummary {
+    /// The dataset.
+    pub dataset: String,
+    /// Clean records read.
+    pub clean: u64,
+    /// Emitted as new records.
+    pub new: u64,
+    /// Emitted as corrections (content changed since emitted).
+    pub corrections: u64,
+    /// Already emitted with the same content: not emitted again.
+    pub unchanged: u64,
+    /// Clean records whose key another clean record of this run already has: left out.
+    pub duplicate_keys: u64,
+    /// Clean records with an empty key field: cannot be tracked, left out.
+    pub missing_key: u64,
+    /// The folder of its batches.
+    pub dir: PathBuf,
+    /// Batches (planned with `--dry-run`, else written).
+    pub batches: Vec<ManifestBatch>,
+}
+
+/// What a batch run did (or, dry, would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// The run.
+    pub run_id: String,
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// What recovery of an interrupted run did first.
+    pub recovered: Recovery,
+    /// Per dataset.
+    pub datasets: Vec<DatasetSummary>,
+}
+
+/// Why batches could not be emitted or verified.
+#[derive(Debug, Error, Diagnostic)]
+pub enum BatchError {
+    /// The ledger failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Store(#[from] StoreError),
+    /// A dataset's key fields are not among its columns.
+    #[error(
+        "dataset `{dataset}` cannot be batched: its key {key:?} is not mapped (missing: {missing})"
+    )]
+    #[diagnostic(
+        code(yibao::batch::no_key),
+        help(
+            "declare `key = [...]` for the dataset in yibao.toml with fields its columns map onto"
+        )
+    )]
+    NoKey {
+        /// The dataset.
+        dataset: String,
+        /// Its key fields.
+        key: Vec<String>,
+        /// What is wrong with it.
+        missing: String,
+    },
+    /// The query engine failed.
+    #[error("{0}")]
+    #[diagnostic(code(yibao::internal::polars))]
+    Polars(#[from] polars::prelude::PolarsError),
+    /// A file could not be written, read or removed.
+    #[error("{path}: {source}")]
+    #[diagnostic(
+        code(yibao::io::batch),
+        help("check the folder is writable and the disk has space; running again resumes safely")
+    )]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A manifest or header could not be read.
+    #[error("{path}: not a yibao manifest: {message}")]
+    #[diagnostic(code(yibao::batch::manifest))]
+    Manifest {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The folder given to verify holds no batches.
+    #[error("no manifest.json under {0}")]
+    #[diagnostic(
+        code(yibao::batch::no_manifest),
+        help("pass out/<run>/batches, a dataset folder under it, or the run folder out/<run>")
+    )]
+    NoManifest(PathBuf),
+}
+
+impl BatchError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> BatchError {
+        let path = path.into();
+        move |source| BatchError::Io { path, source }
+    }
+}

@@ -1,0 +1,366 @@
+//! Planning: the clean records of a dataset, streamed in chunks from the query engine, encoded,
+//! compared with the ledger (new, changed, or already emitted), and cut into batches by record
+//! count and file size. Each batch is handed to the caller as soon as it is full, so memory holds
+//! one batch and the ledger's key digests, never the whole dataset.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::num::NonZeroUsize;
+
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::record::{content_hash, mark_correction, Encoder};
+use super::{BatchError, DatasetSummary, Layout, ManifestBatch, Settings};
+use crate::pipeline::Clean;
+use crate::store::ledger::LedgerRecord;
+use crate::store::Store;
+
+/// Rows per chunk handed over by the query engine.
+const CHUNK_ROWS: usize = 50_000;
+
+/// A batch ready to be written.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// Batch number.
+    pub number: u64,
+    /// The whole file.
+    pub bytes: Vec<u8>,
+    /// Its records, for the ledger, in file order.
+    pub records: Vec<LedgerRecord>,
+    /// Its line in the manifest.
+    pub entry: ManifestBatch,
+}
+
+/// What the ledger knows of a dataset, as 128-bit digests: key -> content hash. 10 million
+/// keys take about 600 MB this way instead of several GB as text.
+#[derive(Default)]
+pub struct Seen {
+    map: HashMap<u128, Mark, BuildHasherDefault<DigestHasher>>,
+}
+
+#[derive(Clone, Copy)]
+struct Mark {
+    hash: u128,
+    /// Met in this run already.
+    now: bool,
+}
+
+/// The digests are uniformly distributed already: their low 64 bits are the hash.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
+fn digest(bytes: &[u8]) -> u128 {
+    let d = Sha256::digest(bytes);
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    u128::from_le_bytes(b)
+}
+
+fn prefix128(hash: &[u8]) -> u128 {
+    let mut b = [0u8; 16];
+    let n = hash.len().min(16);
+    b[..n].copy_from_slice(&hash[..n]);
+    u128::from_le_bytes(b)
+}
+
+impl Seen {
+    /// Load what the ledger holds for a dataset (latest content per key wins).
+    pub fn load(store: &Store, dataset: &str) -> Result<Seen, BatchError> {
+        let mut seen = Seen::default();
+        store.ledger_emitted(dataset, |key, hash| {
+            seen.map.insert(
+                digest(key.as_bytes()),
+                Mark {
+                    hash: prefix128(hash),
+                    now: false,
+                },
+            );
+        })?;
+        Ok(seen)
+    }
+}
+
+/// What to do with one clean record.
+enum Verdict {
+    New,
+    Correction,
+    Unchanged,
+    Duplicate,
+}
+
+impl Seen {
+    fn judge(&mut self, key: &str, hash: &[u8; 32]) -> Verdict {
+        let k = digest(key.as_bytes());
+        let h = prefix128(hash);
+        match self.map.get_mut(&k) {
+            Some(m) if m.now => Verdict::Duplicate,
+            Some(m) if m.hash == h => {
+                m.now = true;
+                Verdict::Unchanged
+            }
+            Some(m) => {
+                *m = Mark { hash: h, now: true };
+                Verdict::Correction
+            }
+            None => {
+                self.map.insert(k, Mark { hash: h, now: true });
+                Verdict::New
+            }
+        }
+    }
+}
+
+/// The message envelope around a batch's records.
+struct Envelope {
+    infno: Option<&'static str>,
+    node: &'static str,
+    area: Option<String>,
+    time: String,
+}
+
+impl Envelope {
+    /// `{"infno":…,"msgid":…,…,"input":{"<node>":[` and a newline.
+    fn prefix(&self, number: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        let s = |v: &str| serde_json::to_string(v).unwrap_or_default();
+        out.push(b'{');
+        if let Some(infno) = self.infno {
+            out.extend_from_slice(format!("\"infno\":{},", s(infno)).as_bytes());
+        }
+        // 报文ID: a 12-character sender, yyyyMMddHHmmss, a 4-digit sequence. A province's
+        // upload has no single institution: the sender is the 区划 code padded with zeros.
+        let sender = format!("{:0<12}", self.area.as_deref().unwrap_or(""));
+        let stamp: String = self.time.chars().filter(char::is_ascii_digit).collect();
+        let msgid = format!("{sender:.12}{stamp:.14}{:04}", number % 10_000);
+        out.extend_from_slice(format!("\"msgid\":{},", s(&msgid)).as_bytes());
+        out.extend_from_slice(b"\"infver\":\"V1.0\",");
+        out.extend_from_slice(format!("\"inf_time\":{},", s(&self.time)).as_bytes());
+        if let Some(area) = &self.area {
+            out.extend_from_slice(format!("\"mdtrtarea_admvs\":{},", s(area)).as_bytes());
+        }
+        out.extend_from_slice(format!("\"input\":{{{}:[\n", s(self.node)).as_bytes());
+        out
+    }
+
+    const SUFFIX: &'static [u8] = b"\n]}}\n";
+    const SEPARATOR: &'static [u8] = b",\n";
+}
+
+/// The batch being filled.
+struct Open {
+    number: u64,
+    body: Vec<u8>,
+    records: Vec<LedgerRecord>,
+    corrections: u64,
+}
+
+/// Lower-case hex of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Plan the batches of one dataset's clean records: every record new to the ledger or changed
+/// since emitted goes into a batch, numbered from `first_number`; `act` receives each batch as
+/// soon as it is full (and the last one at the end) and may write it. Returns the counts, with
+/// the batches `act` accepted.
+pub fn plan(
+    clean: &Clean,
+    settings: &Settings,
+    mut seen: Seen,
+    first_number: u64,
+    act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
+) -> Result<DatasetSummary, BatchError> {
+    let ds = &clean.dataset;
+    let mut frame = clean.frame.clone();
+    let schema = frame.collect_schema()?;
+    let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let (encoder, read) = Encoder::new(ds, &columns).map_err(|missing| BatchError::NoKey {
+        dataset: ds.name.clone(),
+        key: ds.key.clone(),
+        missing: if missing.is_empty() {
+            "it declares no key".to_string()
+        } else {
+            format!("not mapped: {}", missing.join(", "))
+        },
+    })?;
+    let layout = Layout::of(ds.kind);
+    let envelope = Envelope {
+        infno: layout.infno,
+        node: layout.node,
+        area: ds.area.clone(),
+        time: settings.time.clone(),
+    };
+    let prefix_len = envelope.prefix(0).len();
+    let fixed = prefix_len + Envelope::SUFFIX.len();
+    let mut summary = DatasetSummary {
+        dataset: ds.name.clone(),
+        ..Default::default()
+    };
+    let mut open = Open {
+        number: first_number,
+        body: Vec::new(),
+        records: Vec::new(),
+        corrections: 0,
+    };
+    let mut close = |open: &mut Open, summary: &mut DatasetSummary| -> Result<(), BatchError> {
+        if open.records.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = envelope.prefix(open.number);
+        bytes.append(&mut open.body);
+        bytes.extend_from_slice(Envelope::SUFFIX);
+        let records = std::mem::take(&mut open.records);
+        let entry = ManifestBatch {
+            number: open.number,
+            file: super::file_name(open.number),
+            records: records.len() as u64,
+            corrections: open.corrections,
+            bytes: bytes.len() as u64,
+            sha256: hex(&Sha256::digest(&bytes)),
+            first_key: records.first().map(|r| r.key.clone()).unwrap_or_default(),
+            last_key: records.last().map(|r| r.key.clone()).unwrap_or_default(),
+        };
+        act(Planned {
+            number: open.number,
+            bytes,
+            records,
+            entry: entry.clone(),
+        })?;
+        summary.batches.push(entry);
+        open.number += 1;
+        open.corrections = 0;
+        Ok(())
+    };
+
+    let query = frame.select(
+        read.iter()
+            .map(|c| col(c.as_str()).cast(DataType::String))
+            .collect::<Vec<_>>(),
+    );
+    let mut line = Vec::with_capacity(1024);
+    let mut handle =
+        |df: DataFrame, open: &mut Open, summary: &mut DatasetSummary| -> Result<(), BatchError> {
+            let cols: Vec<Vec<Option<&str>>> = read
+                .iter()
+                .map(|c| Ok(df.column(c)?.str()?.iter().collect()))
+                .collect::<PolarsResult<_>>()?;
+            let mut values: Vec<Option<&str>> = vec![None; cols.len()];
+            for i in 0..df.height() {
+                for (v, c) in values.iter_mut().zip(&cols) {
+                    *v = c[i];
+                }
+                summary.clean += 1;
+                let Some(key) = encoder.key(&values) else {
+                    summary.missing_key += 1;
+                    continue;
+                };
+                line.clear();
+                encoder.encode(&values, &mut line);
+                let hash = content_hash(&line);
+                let correction = match seen.judge(&key, &hash) {
+                    Verdict::Unchanged => {
+                        summary.unchanged += 1;
+                        continue;
+                    }
+                    Verdict::Duplicate => {
+                        summary.duplicate_keys += 1;
+                        continue;
+                    }
+                    Verdict::New => {
+                        summary.new += 1;
+                        false
+                    }
+                    Verdict::Correction => {
+                        summary.corrections += 1;
+                        mark_correction(&mut line, &settings.time);
+                        true
+                    }
+                };
+                let sep = if open.records.is_empty() {
+                    0
+                } else {
+                    Envelope::SEPARATOR.len()
+                };
+                let full = open.records.len() >= settings.max_records
+                    || fixed + open.body.len() + sep + line.len() > settings.max_bytes;
+                if !open.records.is_empty() && full {
+                    close(open, summary)?;
+                }
+                if !open.records.is_empty() {
+                    open.body.extend_from_slice(Envelope::SEPARATOR);
+                }
+                open.body.extend_from_slice(&line);
+                open.corrections += u64::from(correction);
+                open.records.push(LedgerRecord {
+                    key,
+                    hash,
+                    correction,
+                });
+            }
+            Ok(())
+        };
+    stream(query, |df| handle(df, &mut open, &mut summary))?;
+    close(&mut open, &mut summary)?;
+    Ok(summary)
+}
+
+/// Run `query` on the streaming engine in a thread and hand its chunks, in order, to `each`.
+/// When `each` fails the query is told to stop, and the error is returned after it has.
+fn stream(
+    query: LazyFrame,
+    mut each: impl FnMut(DataFrame) -> Result<(), BatchError>,
+) -> Result<(), BatchError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(2);
+    let failed = tx.clone();
+    let sink = query.sink_batches(
+        PlanCallback::new(move |df: DataFrame| Ok(tx.send(Ok(df)).is_err())),
+        true,
+        NonZeroUsize::new(CHUNK_ROWS),
+    )?;
+    let worker = std::thread::spawn(move || {
+        if let Err(e) = sink.collect_with_engine(Engine::Streaming) {
+            let _ = failed.send(Err(e));
+        }
+    });
+    let mut result = Ok(());
+    for chunk in &rx {
+        match chunk {
+            Ok(df) => {
+                if let Err(e) = each(df) {
+                    result = Err(e);
+                    break;
+                }
+            }
+            Err(e) => {
+                result = Err(e.into());
+                break;
+            }
+        }
+    }
+    drop(rx);
+    if worker.join().is_err() && result.is_ok() {
+        result = Err(BatchError::Polars(polars_err!(
+            ComputeError: "the query engine stopped unexpectedly"
+        )));
+    }
+    result
+}

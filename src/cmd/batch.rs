@@ -1,0 +1,222 @@
+//! `yibao batch`: check the workspace, write the report and rejects, then emit the clean
+//! records in upload batches recorded in the ledger; `--dry-run` prints the plan and writes
+//! nothing; `yibao batch verify DIR` recounts and re-hashes emitted batches (exit 2 on any
+//! mismatch).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use yibao::batch::verify::{verify, Verification};
+use yibao::batch::{self, Settings, Summary};
+use yibao::pipeline::{self, CheckOptions};
+use yibao::store::Store;
+use yibao::workspace::Workspace;
+
+use super::{print, print_json, Ctx};
+use crate::cli::{BatchArgs, BatchCommand};
+use crate::progress;
+
+/// Run the command.
+pub fn run(ctx: &Ctx, args: BatchArgs) -> miette::Result<ExitCode> {
+    if let Some(BatchCommand::Verify { dir }) = &args.verify {
+        return run_verify(ctx, dir);
+    }
+    let ws = Workspace::load(&ctx.workspace)?;
+    let opts = CheckOptions {
+        packs: args.pack,
+        datasets: args.dataset,
+        samples: 5,
+        clean: true,
+    };
+    // Tables yibao.toml names with their files are imported before the check reads the store.
+    super::open_store(ctx, &ws)?;
+    let mut checked = pipeline::check(&ws, &opts, &mut super::check::stages(ctx.quiet))?;
+    let settings = Settings::new(&ws, &checked);
+    let breached = checked.report.breached;
+    if args.dry_run {
+        let store = Store::open_existing(&ws.root)?;
+        let bar = progress::spinner(ctx.quiet, "planning batches");
+        let summary = batch::dry_run(&ws, store.as_ref(), &checked.clean, &settings)?;
+        bar.finish_and_clear();
+        return finish(ctx, &summary, breached);
+    }
+    pipeline::write_report(&ws, &mut checked)?;
+    let mut store = Store::open(&ws.root)?;
+    let bar = progress::counter(ctx.quiet, "emitting batches");
+    let verbose = ctx.verbose > 0;
+    let summary = batch::emit(
+        &ws,
+        &mut store,
+        &checked.clean,
+        &settings,
+        &mut |name, entry| {
+            bar.inc(entry.records);
+            if verbose {
+                // One line per batch once it is done; a closed stderr loses nothing that matters.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "batch {name} {}: {} records, {} bytes",
+                    entry.file,
+                    entry.records,
+                    entry.bytes
+                );
+            }
+        },
+    )?;
+    bar.finish_and_clear();
+    finish(ctx, &summary, breached)
+}
+
+fn finish(ctx: &Ctx, summary: &Summary, breached: bool) -> miette::Result<ExitCode> {
+    if ctx.json {
+        print_json(summary)?;
+    } else {
+        print(&render(summary, ctx.verbose > 0))?;
+    }
+    Ok(if breached {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn render(s: &Summary, verbose: bool) -> String {
+    let mut out = String::new();
+    let r = &s.recovered;
+    if !r.finished.is_empty() || !r.abandoned.is_empty() {
+        let _ = writeln!(
+            out,
+            "recovered an interrupted run: {} batches finished, {} abandoned (their records are emitted now), {} temporary files removed",
+            r.finished.len(),
+            r.abandoned.len(),
+            r.temp_removed
+        );
+    }
+    if !r.pending.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} batches of an interrupted run are pending; `yibao batch` recovers them first",
+            r.pending.len()
+        );
+    }
+    for d in &s.datasets {
+        let verb = if s.dry_run { "would emit" } else { "emitted" };
+        let _ = writeln!(
+            out,
+            "{}: {} clean records; {verb} {} new and {} corrections in {} batches; {} unchanged since emitted",
+            d.dataset,
+            d.clean,
+            d.new,
+            d.corrections,
+            d.batches.len(),
+            d.unchanged
+        );
+        if d.duplicate_keys + d.missing_key > 0 {
+            let _ = writeln!(
+                out,
+                "  left out: {} with a key another clean record has, {} with an empty key field",
+                d.duplicate_keys, d.missing_key
+            );
+        }
+        let shown = if verbose || s.dry_run { usize::MAX } else { 0 };
+        if shown > 0 && !d.batches.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {:<12} {:>8} {:>6} {:>10}  first key .. last key",
+                "batch", "records", "corr", "bytes"
+            );
+        }
+        for b in d.batches.iter().take(shown) {
+            let _ = writeln!(
+                out,
+                "  {:<12} {:>8} {:>6} {:>10}  {} .. {}",
+                b.file, b.records, b.corrections, b.bytes, b.first_key, b.last_key
+            );
+        }
+        if !s.dry_run && !d.batches.is_empty() {
+            let _ = writeln!(out, "  in {}", d.dir.display());
+        }
+    }
+    if s.dry_run {
+        out.push_str("dry run: nothing was written\n");
+    } else {
+        let _ = writeln!(out, "run {}", s.run_id);
+    }
+    out
+}
+
+fn run_verify(ctx: &Ctx, dir: &Path) -> miette::Result<ExitCode> {
+    // The ledger of --workspace, else of the workspace the folder is in (out/<run>/batches).
+    let mut store = Store::open_existing(&ctx.workspace)?;
+    if store.is_none() {
+        let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if let Some(root) = abs
+            .ancestors()
+            .skip(1)
+            .find(|a| Store::path_in(a).is_file())
+        {
+            store = Store::open_existing(root)?;
+        }
+    }
+    let v = verify(dir, store.as_ref())?;
+    if ctx.json {
+        print_json(&v)?;
+    } else {
+        print(&render_verify(&v))?;
+    }
+    Ok(if v.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn render_verify(v: &Verification) -> String {
+    let mut out = String::new();
+    for d in &v.datasets {
+        let _ = writeln!(
+            out,
+            "{}: {} batches, {} records ({} corrections){}",
+            d.dataset,
+            d.batches,
+            d.records,
+            d.corrections,
+            if d.ledger {
+                ", checked against the ledger"
+            } else {
+                "; no ledger in this workspace (--workspace) to check against"
+            }
+        );
+    }
+    for f in &v.findings {
+        let _ = writeln!(
+            out,
+            "{:?}: {}{}{}: {}",
+            f.problem,
+            f.dataset,
+            f.batch
+                .as_deref()
+                .map(|b| format!(" {b}"))
+                .unwrap_or_default(),
+            f.key
+                .as_deref()
+                .map(|k| format!(" key {k}"))
+                .unwrap_or_default(),
+            f.detail
+        )
+        .map(|_| ());
+    }
+    if v.ok {
+        out.push_str("ok: every batch matches its manifest and the ledger\n");
+    } else {
+        let counts: Vec<String> = v
+            .counts
+            .iter()
+            .map(|(p, n)| format!("{n} {}", format!("{p:?}").to_lowercase()))
+            .collect();
+        let _ = writeln!(out, "MISMATCH: {}", counts.join(", "));
+    }
+    out
+}

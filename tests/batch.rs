@@ -1,0 +1,400 @@
+//! `yibao batch` on generated data: batches cut by record count and by bytes, only clean
+//! records emitted, a re-run emits nothing, a changed record is emitted once as a correction,
+//! `--dry-run` writes nothing, and `batch verify` catches an altered byte, a deleted batch and
+//! a duplicated record.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use common::Workdir;
+use serde_json::Value;
+
+/// Generate `rows` fee lines (seed 1) with the given `[batch]` settings.
+fn generated(rows: u64, batch: &str) -> Workdir {
+    let w = Workdir::new();
+    w.run(&[
+        "samples",
+        "generate",
+        "--rows",
+        &rows.to_string(),
+        "--seed",
+        "1",
+        "--out",
+        ".",
+    ])
+    .expect_code(0);
+    let toml = std::fs::read_to_string(w.path().join("yibao.toml")).unwrap();
+    w.write("yibao.toml", format!("{toml}\n[batch]\n{batch}\n"));
+    w
+}
+
+/// Every batch file of every run: (run, dataset, file) -> bytes.
+fn batch_files(w: &Workdir) -> BTreeMap<(String, String, String), Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let Ok(runs) = std::fs::read_dir(w.path().join("out")) else {
+        return out;
+    };
+    for run in runs.flatten() {
+        let Ok(sets) = std::fs::read_dir(run.path().join("batches")) else {
+            continue;
+        };
+        for set in sets.flatten() {
+            for f in std::fs::read_dir(set.path()).unwrap().flatten() {
+                let name = f.file_name().to_string_lossy().into_owned();
+                if name != "manifest.json" {
+                    out.insert(
+                        (
+                            run.file_name().to_string_lossy().into_owned(),
+                            set.file_name().to_string_lossy().into_owned(),
+                            name,
+                        ),
+                        std::fs::read(f.path()).unwrap(),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The records of a batch file.
+fn records(bytes: &[u8]) -> Vec<Value> {
+    let doc: Value = serde_json::from_slice(bytes).unwrap();
+    let input = doc["input"].as_object().unwrap();
+    input.values().next().unwrap().as_array().unwrap().clone()
+}
+
+fn run_dirs(w: &Workdir) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(w.path().join("out"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("batches").is_dir())
+        .collect();
+    v.sort();
+    v
+}
+
+fn manifest(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn summary<'a>(out: &'a Value, dataset: &str) -> &'a Value {
+    out["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["dataset"] == dataset)
+        .unwrap()
+}
+
+#[test]
+fn batches_are_cut_by_record_count() {
+    let w = generated(3000, "max_records = 100\nmax_bytes = 100000000");
+    let out = w.run(&["--json", "batch"]);
+    out.expect_code(0);
+    let out = out.json();
+    let report: Value = {
+        let dir = run_dirs(&w).pop().unwrap();
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+    };
+    for d in report["datasets"].as_array().unwrap() {
+        let name = d["name"].as_str().unwrap();
+        let clean = d["records"].as_u64().unwrap() - d["dirty"].as_u64().unwrap();
+        let s = summary(&out, name);
+        assert_eq!(s["clean"], clean, "{name}");
+        assert_eq!(s["new"], clean, "{name}: every clean record emitted");
+        let batches = s["batches"].as_array().unwrap();
+        assert_eq!(batches.len() as u64, clean.div_ceil(100), "{name}");
+        for (i, b) in batches.iter().enumerate() {
+            let want = if i + 1 < batches.len() {
+                100
+            } else {
+                clean - 100 * i as u64
+            };
+            assert_eq!(b["records"], want, "{name} batch {i}");
+        }
+    }
+    // The files hold what the manifests say.
+    let dir = run_dirs(&w).pop().unwrap().join("batches/fee_details");
+    let m = manifest(&dir);
+    for b in m["batches"].as_array().unwrap() {
+        let bytes = std::fs::read(dir.join(b["file"].as_str().unwrap())).unwrap();
+        assert_eq!(bytes.len() as u64, b["bytes"].as_u64().unwrap());
+        let recs = records(&bytes);
+        assert_eq!(recs.len() as u64, b["records"].as_u64().unwrap());
+        assert_eq!(recs[0]["feedetl_sn"], b["first_key"]);
+        assert_eq!(recs[recs.len() - 1]["feedetl_sn"], b["last_key"]);
+    }
+    assert_eq!(m["infno"], "2301");
+    assert_eq!(m["node"], "feedetail");
+}
+
+#[test]
+fn batches_are_cut_by_bytes() {
+    let limit = 20_000u64;
+    let w = generated(2000, &format!("max_records = 100000\nmax_bytes = {limit}"));
+    w.run(&["batch"]).expect_code(0);
+    let dir = run_dirs(&w).pop().unwrap().join("batches/fee_details");
+    let m = manifest(&dir);
+    let batches = m["batches"].as_array().unwrap();
+    assert!(batches.len() > 5, "{} batches", batches.len());
+    let files: Vec<Vec<u8>> = batches
+        .iter()
+        .map(|b| std::fs::read(dir.join(b["file"].as_str().unwrap())).unwrap())
+        .collect();
+    for (i, bytes) in files.iter().enumerate() {
+        assert!(
+            bytes.len() as u64 <= limit,
+            "batch {i}: {} bytes",
+            bytes.len()
+        );
+        if i + 1 < files.len() {
+            // The next batch's first record would not have fitted.
+            let next_first = files[i + 1]
+                .split(|&b| b == b'\n')
+                .nth(1)
+                .unwrap()
+                .strip_suffix(b",")
+                .unwrap()
+                .len();
+            assert!(
+                bytes.len() + 2 + next_first > limit as usize,
+                "batch {i} closed early"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_clean_records_are_emitted_and_a_rerun_emits_nothing() {
+    let w = generated(3000, "max_records = 500");
+    w.run(&["batch"]).expect_code(0);
+    let first = batch_files(&w);
+    let mut emitted = BTreeSet::new();
+    for ((_, set, _), bytes) in &first {
+        for r in records(bytes) {
+            let key = if set == "fee_details" {
+                r["feedetl_sn"].as_str().unwrap().to_string()
+            } else {
+                r["setl_id"].as_str().unwrap().to_string()
+            };
+            assert!(emitted.insert((set.clone(), key)), "emitted twice");
+        }
+    }
+    // No record that failed an error rule is in a batch.
+    let run = run_dirs(&w).pop().unwrap();
+    let rejects = std::fs::read_to_string(run.join("rejects/fee_details.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(rejects.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let errors = headers.iter().position(|h| h == "errors").unwrap();
+    let sn = headers.iter().position(|h| h == "feedetl_sn").unwrap();
+    let row = headers.iter().position(|h| h == "row").unwrap();
+    let mut dirty_rows = 0;
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        if rec[errors].is_empty() {
+            continue;
+        }
+        dirty_rows += 1;
+        // A duplicated line's key is emitted once, from its clean first occurrence; the
+        // dirty rows themselves never are: compare content for those keys.
+        let key = ("fee_details".to_string(), rec[sn].to_string());
+        if emitted.contains(&key) {
+            assert!(
+                rec[errors].contains("fee.unique.feedetl_sn"),
+                "row {} is dirty ({}) but its key was emitted",
+                &rec[row],
+                &rec[errors]
+            );
+        }
+    }
+    assert!(dirty_rows > 0);
+
+    let again = w.run(&["--json", "batch"]);
+    again.expect_code(0);
+    let again = again.json();
+    for d in again["datasets"].as_array().unwrap() {
+        assert_eq!(d["new"], 0);
+        assert_eq!(d["corrections"], 0);
+        assert_eq!(d["unchanged"], d["clean"]);
+        assert!(d["batches"].as_array().unwrap().is_empty());
+    }
+    assert_eq!(batch_files(&w), first, "a re-run wrote batch files");
+    for dir in run_dirs(&w) {
+        w.run(&["batch", "verify", dir.to_str().unwrap()])
+            .expect_code(0);
+    }
+}
+
+#[test]
+fn a_changed_record_is_emitted_once_as_a_correction() {
+    let w = generated(2000, "max_records = 500");
+    w.run(&["batch"]).expect_code(0);
+    // Rename the person of the first settlement (the first data line of the GBK file).
+    let path = w.path().join("data/settlements.csv");
+    let raw = std::fs::read(&path).unwrap();
+    let (text, _, _) = encoding_rs::GBK.decode(&raw);
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    let at = lines.iter().position(|l| l.starts_with('A')).unwrap();
+    let mut f: Vec<String> = lines[at].split(',').map(str::to_string).collect();
+    let key = f[0].clone();
+    f[3] = "王五".to_string();
+    lines[at] = f.join(",");
+    let joined = lines.join("\n");
+    let (bytes, _, _) = encoding_rs::GBK.encode(&joined);
+    std::fs::write(&path, bytes).unwrap();
+
+    let out = w.run(&["--json", "batch"]);
+    out.expect_code(0);
+    let out = out.json();
+    let s = summary(&out, "settlements");
+    assert_eq!(s["corrections"], 1);
+    assert_eq!(s["new"], 0);
+    let b = &s["batches"].as_array().unwrap()[0];
+    assert_eq!(b["records"], 1);
+    assert_eq!(b["corrections"], 1);
+    // Numbering continues: the first run used 000001.. and this batch follows.
+    assert!(b["number"].as_u64().unwrap() > 1);
+    assert_eq!(summary(&out, "fee_details")["new"], 0);
+    let dir = run_dirs(&w).pop().unwrap().join("batches/settlements");
+    let recs = records(&std::fs::read(dir.join(b["file"].as_str().unwrap())).unwrap());
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["setl_id"], Value::String(key));
+    assert_eq!(recs[0]["psn_name"], "王五");
+    assert!(recs[0]["updt_time"].is_string(), "a correction is marked");
+
+    let third = w.run(&["--json", "batch"]);
+    third.expect_code(0);
+    assert_eq!(summary(&third.json(), "settlements")["corrections"], 0);
+    for dir in run_dirs(&w) {
+        w.run(&["batch", "verify", dir.to_str().unwrap()])
+            .expect_code(0);
+    }
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let w = generated(1000, "max_records = 100");
+    let out = w.run(&["batch", "--dry-run"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("000001.json"), "{}", out.stdout);
+    assert!(out.stdout.contains("dry run"), "{}", out.stdout);
+    assert!(!w.path().join("out").exists());
+    assert!(!w.path().join(".yibao/state.db").exists());
+}
+
+/// A workspace with one run of batches, and the path of its batches folder.
+fn emitted() -> (Workdir, PathBuf) {
+    let w = generated(2000, "max_records = 200");
+    w.run(&["batch"]).expect_code(0);
+    let dir = run_dirs(&w).pop().unwrap().join("batches");
+    w.run(&["batch", "verify", dir.to_str().unwrap()])
+        .expect_code(0);
+    (w, dir)
+}
+
+fn verify_counts(w: &Workdir, dir: &Path) -> Value {
+    let out = w.run(&["--json", "batch", "verify", dir.to_str().unwrap()]);
+    out.expect_code(2);
+    let v = out.json();
+    assert_eq!(v["ok"], false);
+    v["counts"].clone()
+}
+
+#[test]
+fn verify_catches_an_altered_byte() {
+    let (w, dir) = emitted();
+    let path = dir.join("fee_details/000003.json");
+    let mut bytes = std::fs::read(&path).unwrap();
+    // A digit of an amount in the middle of the file.
+    let at = bytes.len() / 2
+        + bytes[bytes.len() / 2..]
+            .iter()
+            .position(|b| b.is_ascii_digit())
+            .unwrap();
+    bytes[at] = if bytes[at] == b'9' {
+        b'8'
+    } else {
+        bytes[at] + 1
+    };
+    std::fs::write(&path, bytes).unwrap();
+    let counts = verify_counts(&w, &dir);
+    assert!(counts["altered"].as_u64().unwrap() >= 1, "{counts}");
+}
+
+#[test]
+fn verify_catches_a_deleted_batch() {
+    let (w, dir) = emitted();
+    std::fs::remove_file(dir.join("settlements/000001.json")).unwrap();
+    let counts = verify_counts(&w, &dir);
+    assert_eq!(counts["missing"], 1, "{counts}");
+}
+
+#[test]
+fn verify_catches_a_duplicated_record_even_with_a_consistent_manifest() {
+    let (w, dir) = emitted();
+    let set = dir.join("fee_details");
+    let one = std::fs::read_to_string(set.join("000001.json")).unwrap();
+    let record = one
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(',')
+        .to_string();
+    // Put batch 1's first record into batch 2, as its second record.
+    let two_path = set.join("000002.json");
+    let two = std::fs::read_to_string(&two_path).unwrap();
+    let mut lines: Vec<String> = two.lines().map(str::to_string).collect();
+    lines.insert(2, format!("{record},"));
+    let two = lines.join("\n") + "\n";
+    std::fs::write(&two_path, &two).unwrap();
+    // Make the manifest agree with the tampered file, so only the records can tell.
+    let mut m = manifest(&set);
+    let entry = m["batches"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|b| b["file"] == "000002.json")
+        .unwrap();
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(two.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    entry["sha256"] = Value::String(sha);
+    entry["bytes"] = two.len().into();
+    entry["records"] = (entry["records"].as_u64().unwrap() + 1).into();
+    std::fs::write(
+        set.join("manifest.json"),
+        serde_json::to_vec_pretty(&m).unwrap(),
+    )
+    .unwrap();
+    let counts = verify_counts(&w, &dir);
+    assert_eq!(counts["duplicated"], 1, "{counts}");
+    assert!(counts.get("altered").is_none(), "{counts}");
+}
+
+#[test]
+fn a_relative_workspace_writes_into_its_own_out_folder() {
+    let w = Workdir::new();
+    w.run(&["samples", "generate", "--rows", "500", "--out", "ws"])
+        .expect_code(0);
+    w.run(&["--workspace", "ws", "batch"]).expect_code(0);
+    let runs: Vec<_> = std::fs::read_dir(w.path().join("ws/out"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 1);
+    assert!(runs[0].path().join("report.json").is_file());
+    assert!(runs[0]
+        .path()
+        .join("batches/fee_details/manifest.json")
+        .is_file());
+    assert!(!w.path().join("ws/ws").exists());
+    let dir = runs[0].path().join("batches");
+    w.run(&["batch", "verify", dir.to_str().unwrap()])
+        .expect_code(0);
+}
