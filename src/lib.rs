@@ -5,7 +5,9 @@
 
 pub mod atomic;
 pub mod codes;
+pub mod lock;
 pub mod mapping;
+pub mod pipeline;
 pub mod profile;
 pub mod report;
 pub mod rules;

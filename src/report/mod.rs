@@ -11,6 +11,10 @@ use serde::Serialize;
 use crate::rules::engine::DatasetResult;
 use crate::rules::Severity;
 
+pub mod html;
+pub mod svg;
+pub mod trend;
+
 /// The version of report.json's layout.
 pub const SCHEMA: u32 = 1;
 
@@ -134,6 +138,14 @@ pub fn rejects_csv(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
         .include_header(true)
         .finish(df)?;
     Ok(buf)
+}
+
+/// A source location as people type it: `file:row`, or `file:sheet:row` for workbooks.
+pub fn location(file: &str, sheet: Option<&str>, row: u64) -> String {
+    match sheet.filter(|s| !s.is_empty()) {
+        Some(s) => format!("{file}:{s}:{row}"),
+        None => format!("{file}:{row}"),
+    }
 }
 
 fn pct(r: f64) -> String {
