@@ -203,6 +203,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn stale_lock_is_taken_over() {
         let dir = tempfile::tempdir().unwrap();
         let path = RunLock::path_in(dir.path());

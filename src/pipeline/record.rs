@@ -188,11 +188,12 @@ pub fn dirty_records(ws: &Workspace, outcome: &Outcome) -> PolarsResult<Vec<Dirt
             .collect::<PolarsResult<Vec<_>>>()?;
         out.reserve(dirty.height());
         for i in 0..dirty.height() {
-            let loc = location(
+            let (f, sh, r) = (
                 file.get(i).unwrap_or(""),
-                sheet.get(i),
+                sheet.get(i).filter(|s| !s.is_empty()),
                 row.get(i).unwrap_or(0),
             );
+            let loc = location(f, sh, r);
             let parts: Option<Vec<&str>> = key_cols
                 .iter()
                 .map(|c| c.get(i).filter(|v| !v.is_empty()))
@@ -204,6 +205,9 @@ pub fn dirty_records(ws: &Workspace, outcome: &Outcome) -> PolarsResult<Vec<Dirt
             out.push(DirtyRecord {
                 dataset: name.clone(),
                 key,
+                file: f.to_string(),
+                sheet: sh.map(str::to_string),
+                row: r,
                 loc,
                 rules: errors.get(i).unwrap_or("").to_string(),
             });

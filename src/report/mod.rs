@@ -140,13 +140,7 @@ pub fn rejects_csv(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
     Ok(buf)
 }
 
-/// A source location as people type it: `file:row`, or `file:sheet:row` for workbooks.
-pub fn location(file: &str, sheet: Option<&str>, row: u64) -> String {
-    match sheet.filter(|s| !s.is_empty()) {
-        Some(s) => format!("{file}:{s}:{row}"),
-        None => format!("{file}:{row}"),
-    }
-}
+pub use crate::store::history::location;
 
 fn pct(r: f64) -> String {
     format!("{:.2}%", r * 100.0)

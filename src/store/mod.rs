@@ -105,12 +105,20 @@ CREATE TABLE run_samples (
     key     TEXT NOT NULL
 );
 CREATE INDEX run_samples_by_run ON run_samples (run);
+-- Dataset names, file paths and rule lists of run_dirty, stored once: a run may have a
+-- million dirty records, and these repeat on every one of them.
+CREATE TABLE history_names (
+    id   INTEGER PRIMARY KEY,
+    text TEXT NOT NULL UNIQUE
+);
 CREATE TABLE run_dirty (
     run     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    dataset TEXT NOT NULL,
+    dataset INTEGER NOT NULL REFERENCES history_names(id),
     key     TEXT NOT NULL,             -- key fields joined by |, else file:sheet:row
-    loc     TEXT NOT NULL,             -- file:row where it was read
-    rules   TEXT NOT NULL,             -- error rules failed, joined by ;
+    file    INTEGER NOT NULL REFERENCES history_names(id),
+    sheet   TEXT,
+    row     INTEGER NOT NULL,          -- 1-based row (line) in the file
+    rules   INTEGER NOT NULL REFERENCES history_names(id),  -- error rules failed, joined by ;
     PRIMARY KEY (run, dataset, key)
 ) WITHOUT ROWID;
 CREATE TABLE run_batches (
