@@ -32,6 +32,15 @@ pub struct Extra<'a> {
     pub batches: Vec<BatchFigure>,
 }
 
+/// A source file as the history keeps it: relative to the workspace, so the history reads the
+/// same however the workspace folder was named on the command line.
+fn relative(ws: &Workspace, file: &str) -> String {
+    std::path::Path::new(file)
+        .strip_prefix(&ws.root)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| file.to_string())
+}
+
 /// Flatten a run's report and extras into the rows the history stores.
 pub fn run_record(ws: &Workspace, report: &Report, extra: Extra<'_>) -> RunRecord {
     let mut figures = Vec::new();
@@ -86,7 +95,7 @@ pub fn run_record(ws: &Workspace, report: &Report, extra: Extra<'_>) -> RunRecor
                 samples.push(SampleRow {
                     dataset: d.name.clone(),
                     rule: r.id.clone(),
-                    file: s.file.clone(),
+                    file: relative(ws, &s.file),
                     sheet: s.sheet.clone(),
                     row: s.row,
                     key: keys
@@ -188,8 +197,9 @@ pub fn dirty_records(ws: &Workspace, outcome: &Outcome) -> PolarsResult<Vec<Dirt
             .collect::<PolarsResult<Vec<_>>>()?;
         out.reserve(dirty.height());
         for i in 0..dirty.height() {
+            let path = relative(ws, file.get(i).unwrap_or(""));
             let (f, sh, r) = (
-                file.get(i).unwrap_or(""),
+                path.as_str(),
                 sheet.get(i).filter(|s| !s.is_empty()),
                 row.get(i).unwrap_or(0),
             );

@@ -229,25 +229,40 @@ fn institutions_section(h: &mut String, r: &TrendReport) {
 
 fn coverage_section(h: &mut String, r: &TrendReport) {
     h.push_str("<h2>对码覆盖率趋势 Mapping coverage over time</h2>");
-    let mut keys: Vec<&String> = r.trend.iter().flat_map(|p| p.coverage_by.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    if keys.is_empty() {
+    if r.trend.iter().all(|p| p.coverage.is_none()) {
         h.push_str("<p>No dataset declares local-code fields.</p>");
         return;
     }
     let x = axis_labels(r);
-    let series: Vec<Series> = keys
+    let mut series = vec![
+        Series {
+            name: "本地编码 distinct codes".into(),
+            values: r.trend.iter().map(|p| p.coverage).collect(),
+        },
+        Series {
+            name: "按记录 by records".into(),
+            values: r.trend.iter().map(|p| p.coverage_records).collect(),
+        },
+    ];
+    let mut areas: Vec<&String> = r
+        .trend
         .iter()
-        .map(|k| Series {
-            name: (*k).clone(),
-            values: r
-                .trend
-                .iter()
-                .map(|p| p.coverage_by.get(*k).copied())
-                .collect(),
-        })
+        .flat_map(|p| p.coverage_areas.keys())
         .collect();
+    areas.sort();
+    areas.dedup();
+    if areas.len() > 1 {
+        for a in areas {
+            series.push(Series {
+                name: format!("{} codes", area_label(r, a)),
+                values: r
+                    .trend
+                    .iter()
+                    .map(|p| p.coverage_areas.get(a).copied())
+                    .collect(),
+            });
+        }
+    }
     h.push_str(&line_chart(&x, &series, Some(1.0)));
     h.push_str(r#"<table><tr><th>area</th><th>family</th><th>codes mapped</th><th>records mapped</th></tr>"#);
     for c in &r.coverage {

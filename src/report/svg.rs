@@ -48,8 +48,9 @@ fn nice_max(max: f64) -> f64 {
     if max <= 0.0 {
         return 0.01;
     }
+    // Each divides into four round ticks.
     let steps = [
-        0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0,
+        0.002, 0.004, 0.008, 0.01, 0.02, 0.04, 0.08, 0.1, 0.12, 0.16, 0.2, 0.4, 0.6, 0.8, 1.0,
     ];
     steps
         .iter()
@@ -95,7 +96,7 @@ pub fn line_chart(x: &[String], series: &[Series], fixed_max: Option<f64>) -> St
             left + pw,
             left - 6.0,
             y + 4.0,
-            pct(v)
+            if max < 0.04 { pct2(v) } else { pct(v) }
         );
     }
     // At most ~8 x labels, so dates do not overlap.
@@ -133,8 +134,14 @@ pub fn line_chart(x: &[String], series: &[Series], fixed_max: Option<f64>) -> St
         }
         let _ = write!(
             s,
-            r#"<path d="{}" fill="none" stroke="{color}" stroke-width="2.5"/>"#,
-            path.trim_end()
+            r#"<path d="{}" fill="none" stroke="{color}" stroke-width="2.5"{}/>"#,
+            path.trim_end(),
+            // Every other series dashed, so lines lying on each other both stay visible.
+            if n % 2 == 1 {
+                r#" stroke-dasharray="7 5""#
+            } else {
+                ""
+            }
         );
         for (i, v) in ser.values.iter().enumerate() {
             if let Some(v) = v {

@@ -101,6 +101,10 @@ pub struct TrendPoint {
     pub coverage: Option<f64>,
     /// Dirty-data rate per area.
     pub areas: BTreeMap<String, f64>,
+    /// Coverage weighted by records: mapped records / records with a local code.
+    pub coverage_records: Option<f64>,
+    /// Coverage (distinct codes) per area.
+    pub coverage_areas: BTreeMap<String, f64>,
     /// Coverage (distinct codes) per `area/family`.
     pub coverage_by: BTreeMap<String, f64>,
 }
@@ -243,6 +247,23 @@ pub fn build(rows: HistoryRows) -> TrendReport {
             areas: of_scope(figures, "area")
                 .map(|f| (f.name.clone(), f.rate))
                 .collect(),
+            coverage_records: {
+                let (n, m) = coverage
+                    .iter()
+                    .fold((0, 0), |(n, m), c| (n + c.records, m + c.records_mapped));
+                (n > 0).then(|| ratio(m, n))
+            },
+            coverage_areas: {
+                let mut by: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+                for c in coverage {
+                    let e = by.entry(c.area.clone()).or_default();
+                    e.0 += c.codes;
+                    e.1 += c.codes_mapped;
+                }
+                by.into_iter()
+                    .map(|(a, (n, m))| (a, if n == 0 { 1.0 } else { ratio(m, n) }))
+                    .collect()
+            },
             coverage_by: coverage
                 .iter()
                 .map(|c| {
