@@ -138,7 +138,7 @@ pub struct RunOutcome {
     pub batches: Vec<BatchFigure>,
     /// `out/<run-id>/`.
     pub out_dir: PathBuf,
-    /// Distinct dirty records recorded in the history.
+    /// Dirty records handed to the history (a key two of them share is stored once).
     pub dirty_records: usize,
     /// How long the whole run took.
     pub elapsed: Duration,
