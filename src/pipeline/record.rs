@@ -96,7 +96,7 @@ pub fn run_record(ws: &Workspace, report: &Report, extra: Extra<'_>) -> RunRecor
                     dataset: d.name.clone(),
                     rule: r.id.clone(),
                     file: relative(ws, &s.file),
-                    sheet: s.sheet.clone(),
+                    sheet: s.sheet.clone().filter(|s| !s.is_empty()),
                     row: s.row,
                     key: keys
                         .iter()
