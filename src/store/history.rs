@@ -6,7 +6,8 @@
 //! "fixed"); they are the bulky part, so only the latest [`KEEP_RECORD_RUNS`] runs keep them.
 //! Figures are kept for every run: they are a few hundred rows each.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -204,9 +205,6 @@ pub fn location(file: &str, sheet: Option<&str>, row: u64) -> String {
         None => format!("{file}:{row}"),
     }
 }
-
-/// One side of a change list: counts per dataset, and the records listed.
-type OneSide = (Vec<(String, u64)>, Vec<DirtyRecord>);
 
 const RUN_COLUMNS: &str =
     "id, run_id, started_at, records, dirty, rate, coverage, breached, packs, code_sets";
@@ -573,77 +571,120 @@ impl Store {
     }
 
     /// Records dirty in `current` but not in `previous` (newly dirty), and dirty in `previous`
-    /// but not in `current` (fixed, or no longer present), per dataset, listing up to `limit`.
+    /// but not in `current` (fixed, or no longer present), per dataset, listing up to `limit`
+    /// of each. Both runs are read once, in primary-key order, and merged: linear in their size.
     pub fn record_changes(
         &self,
         previous: i64,
         current: i64,
         limit: usize,
     ) -> Result<RecordChanges, StoreError> {
-        let diff = |a: i64, b: i64| -> Result<OneSide, StoreError> {
-            let mut st = self
-                .conn
-                .prepare(
-                    "SELECT n.text, COUNT(*) FROM run_dirty d
-                     JOIN history_names n ON n.id = d.dataset
-                     WHERE d.run = ?1 AND NOT EXISTS
-                         (SELECT 1 FROM run_dirty p
-                          WHERE p.run = ?2 AND p.dataset = d.dataset AND p.key = d.key)
-                     GROUP BY n.text ORDER BY n.text",
-                )
-                .map_err(|e| self.err(e))?;
-            let counts = st
-                .query_map(params![a, b], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-                })
-                .and_then(|r| r.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| self.err(e))?;
-            let mut st = self
-                .conn
-                .prepare(
-                    "SELECT n.text, d.key, f.text, d.sheet, d.row, r.text FROM run_dirty d
-                     JOIN history_names n ON n.id = d.dataset
-                     JOIN history_names f ON f.id = d.file
-                     JOIN history_names r ON r.id = d.rules
-                     WHERE d.run = ?1 AND NOT EXISTS
-                         (SELECT 1 FROM run_dirty p
-                          WHERE p.run = ?2 AND p.dataset = d.dataset AND p.key = d.key)
-                     ORDER BY n.text, d.key LIMIT ?3",
-                )
-                .map_err(|e| self.err(e))?;
-            let list = st
-                .query_map(params![a, b, limit as i64], |r| {
-                    let file: String = r.get(2)?;
-                    let sheet: Option<String> = r.get(3)?;
-                    let row = r.get::<_, i64>(4)? as u64;
-                    Ok(DirtyRecord {
-                        dataset: r.get(0)?,
-                        key: r.get(1)?,
-                        loc: location(&file, sheet.as_deref(), row),
+        let err = |e| self.err(e);
+        let mut st = self
+            .conn
+            .prepare("SELECT id, text FROM history_names")
+            .map_err(err)?;
+        let names: HashMap<i64, String> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|r| r.collect::<Result<_, _>>())
+            .map_err(err)?;
+        // The primary key's order: SQLite compares keys as bytes, as Rust compares Strings.
+        let sql = "SELECT dataset, key, file, sheet, row, rules FROM run_dirty
+                   WHERE run = ?1 ORDER BY dataset, key";
+        let mut st_prev = self.conn.prepare(sql).map_err(err)?;
+        let mut st_cur = self.conn.prepare(sql).map_err(err)?;
+        let mut prev = st_prev.query(params![previous]).map_err(err)?;
+        let mut cur = st_cur.query(params![current]).map_err(err)?;
+        let mut a = next_raw(&mut prev).map_err(err)?;
+        let mut b = next_raw(&mut cur).map_err(err)?;
+        let mut counts: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+        let (mut newly, mut fixed) = (Vec::new(), Vec::new());
+        loop {
+            let order = match (&a, &b) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(x), Some(y)) => (x.dataset, &x.key).cmp(&(y.dataset, &y.key)),
+            };
+            match order {
+                Ordering::Less => {
+                    if let Some(x) = a.take() {
+                        counts.entry(x.dataset).or_default().1 += 1;
+                        if fixed.len() < limit {
+                            fixed.push(x);
+                        }
+                    }
+                    a = next_raw(&mut prev).map_err(err)?;
+                }
+                Ordering::Greater => {
+                    if let Some(y) = b.take() {
+                        counts.entry(y.dataset).or_default().0 += 1;
+                        if newly.len() < limit {
+                            newly.push(y);
+                        }
+                    }
+                    b = next_raw(&mut cur).map_err(err)?;
+                }
+                Ordering::Equal => {
+                    a = next_raw(&mut prev).map_err(err)?;
+                    b = next_raw(&mut cur).map_err(err)?;
+                }
+            }
+        }
+        let name = |id: i64| names.get(&id).cloned().unwrap_or_default();
+        let records = |raw: Vec<RawDirty>| -> Vec<DirtyRecord> {
+            let mut out: Vec<DirtyRecord> = raw
+                .into_iter()
+                .map(|r| {
+                    let file = name(r.file);
+                    DirtyRecord {
+                        dataset: name(r.dataset),
+                        loc: location(&file, r.sheet.as_deref(), r.row),
+                        key: r.key,
                         file,
-                        sheet,
-                        row,
-                        rules: r.get(5)?,
-                    })
+                        sheet: r.sheet,
+                        row: r.row,
+                        rules: name(r.rules),
+                    }
                 })
-                .and_then(|r| r.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| self.err(e))?;
-            Ok((counts, list))
+                .collect();
+            out.sort_by(|x, y| (&x.dataset, &x.key).cmp(&(&y.dataset, &y.key)));
+            out
         };
-        let (new_counts, newly_dirty) = diff(current, previous)?;
-        let (fixed_counts, fixed) = diff(previous, current)?;
-        let mut counts: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
-        for (d, n) in new_counts {
-            counts.entry(d).or_default().0 = n;
-        }
-        for (d, n) in fixed_counts {
-            counts.entry(d).or_default().1 = n;
-        }
+        let mut by_name: Vec<(String, u64, u64)> = counts
+            .into_iter()
+            .map(|(d, (n, f))| (name(d), n, f))
+            .collect();
+        by_name.sort();
         Ok(RecordChanges {
-            counts: counts.into_iter().map(|(d, (n, f))| (d, n, f)).collect(),
-            newly_dirty,
-            fixed,
+            counts: by_name,
+            newly_dirty: records(newly),
+            fixed: records(fixed),
         })
+    }
+}
+
+/// A row of run_dirty as stored (names as ids).
+struct RawDirty {
+    dataset: i64,
+    key: String,
+    file: i64,
+    sheet: Option<String>,
+    row: u64,
+    rules: i64,
+}
+
+fn next_raw(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Option<RawDirty>> {
+    match rows.next()? {
+        Some(r) => Ok(Some(RawDirty {
+            dataset: r.get(0)?,
+            key: r.get(1)?,
+            file: r.get(2)?,
+            sheet: r.get(3)?,
+            row: r.get::<_, i64>(4)? as u64,
+            rules: r.get(5)?,
+        })),
+        None => Ok(None),
     }
 }
 
