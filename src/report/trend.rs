@@ -562,3 +562,91 @@ pub fn csv(report: &TrendReport) -> Vec<u8> {
     }
     w.into_inner().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fig(scope: &str, dataset: &str, name: &str, count: u64, total: u64) -> Figure {
+        Figure {
+            scope: scope.into(),
+            dataset: dataset.into(),
+            name: name.into(),
+            title: format!("{name} 标题"),
+            severity: if scope == "rule" {
+                "error".into()
+            } else {
+                String::new()
+            },
+            count,
+            total,
+            rate: ratio(count, total),
+        }
+    }
+
+    fn run(id: i64, dirty: u64) -> RunRow {
+        RunRow {
+            id,
+            run_id: format!("2026110{id}T010000Z"),
+            started_at: format!("2026-11-0{id}T01:00:00Z"),
+            records: 100,
+            dirty,
+            rate: ratio(dirty, 100),
+            coverage: Some(0.5),
+            breached: false,
+            packs: "[]".into(),
+            code_sets: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn build_ranks_institutions_and_rule_moves() {
+        let before = vec![
+            fig("rule", "s", "a", 10, 100),
+            fig("rule", "s", "b", 1, 100),
+        ];
+        let now = vec![
+            fig("area", "", "320900", 12, 100),
+            fig("rule", "s", "a", 2, 100),
+            fig("rule", "s", "b", 5, 100),
+            fig("rule", "s", "c", 0, 100),
+            fig("institution", "s", "H1", 1, 10),
+            fig("institution", "f", "H1", 3, 10),
+            fig("institution", "s", "H2", 5, 10),
+        ];
+        let r = build(HistoryRows {
+            workspace: "w".into(),
+            since: "2026-10-01T00:00:00Z".into(),
+            latest: run(2, 12),
+            previous: Some((run(1, 11), before.clone())),
+            runs: vec![
+                (run(1, 11), before, Vec::new()),
+                (run(2, 12), now, Vec::new()),
+            ],
+            inputs: Vec::new(),
+            samples: Vec::new(),
+            batches: Vec::new(),
+            changes: None,
+        });
+        // Rules that never failed are left out; most failures first.
+        let ids: Vec<&str> = r.rules.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, ["b", "a"]);
+        // H1: 4 of 20 over both datasets; H2: 5 of 10.
+        let inst: Vec<(&str, u64, u64)> = r
+            .institutions
+            .iter()
+            .map(|i| (i.code.as_str(), i.dirty, i.records))
+            .collect();
+        assert_eq!(inst, [("H2", 5, 10), ("H1", 4, 20)]);
+        let c = r.changes.as_ref().unwrap();
+        let moved: Vec<&str> = c.rules_moved.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(moved, ["a", "b"], "a moved 8 points, b 4");
+        assert_eq!(r.trend.len(), 2);
+        assert_eq!(r.trend[1].areas["320900"], 0.12);
+        let html = super::super::html::render(&r);
+        assert!(html.contains("<meta charset=\"utf-8\">") && html.contains("a 标题"));
+        assert!(!html.contains("<script"));
+        let csv = String::from_utf8(csv(&r)).unwrap();
+        assert!(csv.contains(",institution,,H2,5,10,0.500000,,"), "{csv}");
+    }
+}
