@@ -6,6 +6,7 @@
 pub mod atomic;
 pub mod batch;
 pub mod codes;
+pub mod lock;
 pub mod mapping;
 pub mod pipeline;
 pub mod profile;

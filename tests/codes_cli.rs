@@ -430,14 +430,6 @@ fn unknown_family_and_missing_versions_are_input_errors() {
 }
 
 #[test]
-fn commands_not_built_yet_say_so() {
-    let w = Workdir::new();
-    let run = w.run(&["report"]);
-    run.expect_code(3);
-    assert!(run.stderr.contains("not built yet"), "{}", run.stderr);
-}
-
-#[test]
 fn imports_the_shared_diagnosis_list() {
     let Some(path) = shared_file("national-codes/diagnoses/icd10-yibao-2.0-chs-drg-1.1.tsv") else {
         return;

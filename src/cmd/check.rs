@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use yibao::pipeline::{self, CheckOptions, Stage};
+use yibao::pipeline::{self, check::Stage, CheckOptions};
 use yibao::report;
 use yibao::workspace::Workspace;
 

@@ -11,9 +11,10 @@ mod init;
 mod map_accept;
 mod map_coverage;
 mod map_suggest;
-mod planned;
 mod profile;
+mod report;
 mod rules;
+mod run;
 mod samples;
 
 use std::io::Write;
@@ -67,8 +68,8 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Rules(RulesCommand::List { pack }) => rules::list(&ctx, pack),
         Command::Rules(RulesCommand::Test { pack }) => rules::test(&ctx, pack),
         Command::Batch(args) => batch::run(&ctx, args),
-        Command::Run(_) => planned::run("run", 7),
-        Command::Report(_) => planned::run("report", 7),
+        Command::Run(args) => run::run(&ctx, args),
+        Command::Report(args) => report::run(&ctx, args),
         Command::Samples(SamplesCommand::Generate(args)) => samples::run(&ctx, args),
     }
 }

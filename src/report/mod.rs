@@ -11,6 +11,10 @@ use serde::Serialize;
 use crate::rules::engine::DatasetResult;
 use crate::rules::Severity;
 
+pub mod html;
+pub mod svg;
+pub mod trend;
+
 /// The version of report.json's layout.
 pub const SCHEMA: u32 = 1;
 
@@ -135,6 +139,8 @@ pub fn rejects_csv(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
         .finish(df)?;
     Ok(buf)
 }
+
+pub use crate::store::history::location;
 
 fn pct(r: f64) -> String {
     format!("{:.2}%", r * 100.0)

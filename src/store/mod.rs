@@ -5,6 +5,7 @@
 //! transaction; the schema is versioned with `PRAGMA user_version` and migrated on open.
 
 mod codes;
+pub mod history;
 pub mod ledger;
 
 use std::cmp::Ordering;
@@ -78,6 +79,89 @@ CREATE TABLE ledger_manifests (
     header      TEXT NOT NULL,      -- JSON: the manifest without its batch list
     PRIMARY KEY (run_id, dataset)
 );
+"#,
+    // The run history (history.rs, docs/REPORT.md).
+    r#"
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    run_id      TEXT NOT NULL UNIQUE,  -- YYYYMMDDTHHMMSSZ, the folder under out/
+    started_at  TEXT NOT NULL,         -- RFC 3339, UTC
+    finished_at TEXT NOT NULL,
+    command     TEXT NOT NULL,
+    records     INTEGER NOT NULL,
+    dirty       INTEGER NOT NULL,
+    rate        REAL NOT NULL,
+    coverage    REAL,                  -- mapped distinct local codes / distinct local codes
+    breached    INTEGER NOT NULL,
+    packs       TEXT NOT NULL,         -- JSON: [{name, version, rules}]
+    code_sets   TEXT NOT NULL          -- JSON: {family: version}
+);
+CREATE INDEX runs_by_time ON runs (started_at);
+CREATE TABLE run_inputs (
+    run     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    dataset TEXT NOT NULL,
+    path    TEXT NOT NULL,
+    bytes   INTEGER NOT NULL,
+    sha256  TEXT NOT NULL,
+    rows    INTEGER NOT NULL,
+    PRIMARY KEY (run, dataset, path)  -- one workbook may hold several datasets (sheets)
+) WITHOUT ROWID;
+CREATE TABLE run_figures (
+    run      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    scope    TEXT NOT NULL,            -- area | dataset | rule | institution
+    dataset  TEXT NOT NULL,            -- '' for areas
+    name     TEXT NOT NULL,            -- area code, dataset, rule id, institution code
+    title    TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    count    INTEGER NOT NULL,         -- dirty records, or records failing the rule
+    total    INTEGER NOT NULL,         -- records, or records the rule applies to
+    rate     REAL NOT NULL,
+    PRIMARY KEY (run, scope, dataset, name)
+) WITHOUT ROWID;
+CREATE TABLE run_coverage (
+    run            INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    area           TEXT NOT NULL,
+    family         TEXT NOT NULL,
+    codes          INTEGER NOT NULL,
+    codes_mapped   INTEGER NOT NULL,
+    records        INTEGER NOT NULL,
+    records_mapped INTEGER NOT NULL,
+    PRIMARY KEY (run, area, family)
+) WITHOUT ROWID;
+CREATE TABLE run_samples (
+    run     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    dataset TEXT NOT NULL,
+    rule    TEXT NOT NULL,
+    file    TEXT NOT NULL,
+    sheet   TEXT,
+    row     INTEGER NOT NULL,
+    key     TEXT NOT NULL
+);
+CREATE INDEX run_samples_by_run ON run_samples (run);
+-- Dataset names, file paths and rule lists of run_dirty, stored once: a run may have a
+-- million dirty records, and these repeat on every one of them.
+CREATE TABLE history_names (
+    id   INTEGER PRIMARY KEY,
+    text TEXT NOT NULL UNIQUE
+);
+CREATE TABLE run_dirty (
+    run     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    dataset INTEGER NOT NULL REFERENCES history_names(id),
+    key     TEXT NOT NULL,             -- key fields joined by |, else file:sheet:row
+    file    INTEGER NOT NULL REFERENCES history_names(id),
+    sheet   TEXT,
+    row     INTEGER NOT NULL,          -- 1-based row (line) in the file
+    rules   INTEGER NOT NULL REFERENCES history_names(id),  -- error rules failed, joined by ;
+    PRIMARY KEY (run, dataset, key)
+) WITHOUT ROWID;
+CREATE TABLE run_batches (
+    run     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    dataset TEXT NOT NULL,
+    batches INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    bytes   INTEGER NOT NULL,
+    PRIMARY KEY (run, dataset)
+) WITHOUT ROWID;
 "#,
 ];
 

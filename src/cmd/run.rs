@@ -1,0 +1,189 @@
+//! `yibao run [--nightly]`: the pipeline (read -> map -> check -> batch -> report) under the
+//! workspace's run lock, each stage shown on stderr, the run recorded in the history. With
+//! `--nightly`: quiet, one summary line on stdout, exit 1 when a threshold is breached (cron).
+
+use std::process::ExitCode;
+
+use indicatif::ProgressBar;
+use yibao::batch;
+use yibao::lock::RunLock;
+use yibao::pipeline::{self, BatchInput, BatchStage, Options, Progress};
+use yibao::store::history::BatchFigure;
+use yibao::store::Store;
+use yibao::workspace::Workspace;
+
+use super::{print, print_json, Ctx};
+use crate::cli::RunArgs;
+use crate::progress;
+
+/// Test hook: hold the lock this many milliseconds before working, so that tests can overlap
+/// two runs deterministically. Not for users; documented in docs/RUN.md.
+const HOLD_ENV: &str = "YIBAO_TEST_HOLD_LOCK_MS";
+
+/// `1234567` -> `1,234,567`.
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Run the command.
+pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
+    let ws = Workspace::load(&ctx.workspace)?;
+    let command = if args.nightly {
+        "yibao run --nightly"
+    } else {
+        "yibao run"
+    };
+    let _lock = RunLock::acquire(&ws.root, command)?;
+    if let Some(ms) = std::env::var(HOLD_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+    let quiet = ctx.quiet || args.nightly;
+    let mut bar: Option<ProgressBar> = None;
+    let mut show = |p: Progress| match p {
+        Progress::Begin { stage, what } => {
+            bar = Some(progress::spinner(quiet, format!("{} {what}", stage.name())));
+        }
+        Progress::End {
+            stage,
+            what,
+            elapsed,
+        } => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            if !quiet {
+                eprintln!("{:<7} {what} ({:.1}s)", stage.name(), elapsed.as_secs_f64());
+            }
+        }
+    };
+    let opts = Options {
+        command: command.to_string(),
+        ..Options::default()
+    };
+    // Tables yibao.toml names with their files are imported before the run reads the store.
+    super::open_store(ctx, &ws)?;
+    // The batch stage: the clean records of every dataset into upload batches, in the ledger.
+    let mut emit = |input: &BatchInput<'_>| -> miette::Result<Vec<BatchFigure>> {
+        let settings = batch::Settings {
+            max_records: input.workspace.batch.max_records,
+            max_bytes: input.workspace.batch.max_bytes,
+            run_id: input.run_id.to_string(),
+            time: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+            code_sets: input.code_sets.clone(),
+            rule_packs: input.rule_packs.clone(),
+        };
+        let mut store = Store::open(&input.workspace.root)?;
+        let summary = batch::emit(
+            input.workspace,
+            &mut store,
+            &input.clean(),
+            &settings,
+            &mut |_, _| {},
+        )?;
+        Ok(summary
+            .datasets
+            .iter()
+            .map(|d| BatchFigure {
+                dataset: d.dataset.clone(),
+                batches: d.batches.len() as u64,
+                records: d.batches.iter().map(|b| b.records).sum(),
+                bytes: d.batches.iter().map(|b| b.bytes).sum(),
+            })
+            .collect())
+    };
+    let batch: Option<BatchStage<'_>> = Some(&mut emit);
+    let outcome = pipeline::run(&ws, &opts, batch, &mut show)?;
+    let report = &outcome.report;
+    let batches: u64 = outcome.batches.iter().map(|b| b.batches).sum();
+    let html = outcome.out_dir.join("report.html");
+    let verdict = if outcome.breached() { "BREACHED" } else { "OK" };
+    if args.nightly {
+        print(&format!(
+            "yibao run {}: dirty {:.2}% ({}/{}) coverage {} batches {} — {verdict}\n",
+            report.run_id,
+            report.overall.rate * 100.0,
+            thousands(report.overall.dirty),
+            thousands(report.overall.records),
+            outcome
+                .coverage_rate
+                .map(|c| format!("{:.1}%", c * 100.0))
+                .unwrap_or_else(|| "-".into()),
+            batches
+        ))?;
+    } else if ctx.json {
+        print_json(&serde_json::json!({
+            "run_id": report.run_id,
+            "time": report.time,
+            "records": report.overall.records,
+            "dirty": report.overall.dirty,
+            "rate": report.overall.rate,
+            "coverage": outcome.coverage_rate,
+            "coverage_threshold": ws.thresholds.coverage,
+            "dirty_rate_threshold": ws.thresholds.dirty_rate,
+            "breached": outcome.breached(),
+            "batches": outcome.batches,
+            "dirty_records": outcome.dirty_records,
+            "report_json": outcome.out_dir.join("report.json"),
+            "report_html": html,
+            "seconds": outcome.elapsed.as_secs_f64(),
+        }))?;
+    } else {
+        let mut text = yibao::report::text(report, ctx.verbose > 0);
+        if let Some(c) = outcome.coverage_rate {
+            text.push_str(&format!(
+                "mapping coverage: {:.1}% of distinct local codes{}\n",
+                c * 100.0,
+                if outcome.coverage_breached {
+                    ", BELOW the coverage threshold"
+                } else {
+                    ""
+                }
+            ));
+        }
+        let records: u64 = outcome.batches.iter().map(|b| b.records).sum();
+        if batches > 0 {
+            text.push_str(&format!(
+                "batches: {batches} written with {} clean records, in {}\n",
+                thousands(records),
+                outcome.out_dir.join("batches").display()
+            ));
+        } else {
+            text.push_str("batches: none written — every clean record is in the ledger already\n");
+        }
+        text.push_str(&format!(
+            "run {} recorded in {} ({verdict}, {:.1}s)\nreport: {}\n",
+            report.run_id,
+            yibao::store::Store::path_in(&ws.root).display(),
+            outcome.elapsed.as_secs_f64(),
+            html.display()
+        ));
+        print(&text)?;
+    }
+    Ok(if outcome.breached() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(21976), "21,976");
+        assert_eq!(super::thousands(1234567), "1,234,567");
+    }
+}
