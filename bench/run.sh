@@ -4,12 +4,13 @@
 # SQL) run in the same script. Results go to bench/out/; record them in docs/PERFORMANCE.md.
 #
 # usage: bench/run.sh [ROWS...]          default: 1000000 10000000
-#        STAGES="profile" bench/run.sh   stages to run (default: all built so far)
+#        STAGES="profile" bench/run.sh   stages to run (default: all of them:
+#                                        import generate profile suggest check batch run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS_LIST=("$@")
 [ ${#ROWS_LIST[@]} -gt 0 ] || ROWS_LIST=(1000000 10000000)
-STAGES=${STAGES:-"import generate profile check batch"}
+STAGES=${STAGES:-"import generate profile suggest check batch run"}
 OUT=bench/out
 mkdir -p "$OUT" bench/data
 
@@ -68,9 +69,16 @@ if [[ " $STAGES " == *" import "* ]]; then
   rm -rf bench/data/import-ws
   IMPORT_ROW=$(time_cmd "yibao-codes-import-200000" 200000 "$BIN" -q --workspace bench/data/import-ws codes import --family drug --version bench bench/data/drugs-200000.xlsx)
 fi
+if [[ " $STAGES " == *" suggest "* ]]; then
+  # map suggest works per distinct local code, not per row: 10,000 local drug items against a
+  # 200,000-row national drug table (bench/suggest.sh, which prints its own rows and accuracy).
+  [ -x target/release/examples/suggest_bench_data ] || cargo build --release --locked --quiet --example suggest_bench_data
+  YIBAO_BIN=$BIN bash bench/suggest.sh 200000 10000 | sed 's/^/  suggest: /' > "$OUT/suggest.summary" || true
+fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%Y-%m-%d)"
 printf "%-34s %12s %11s %21s %11s\n" stage rows time throughput "peak RSS"
 [ -z "${IMPORT_ROW:-}" ] || echo "$IMPORT_ROW"
+[ ! -s "$OUT/suggest.summary" ] || [[ " $STAGES " != *" suggest "* ]] || cat "$OUT/suggest.summary"
 for ROWS in "${ROWS_LIST[@]}"; do
   WS=bench/data/gen-$ROWS
   if [[ " $STAGES " == *" generate "* ]] || [ ! -f "$WS/data/fee_details.csv" ]; then
@@ -125,5 +133,13 @@ PY
     time_cmd "yibao-batch-verify-$ROWS" "$ROWS" "$BIN" -q --workspace "$WS" batch verify "$RUN"
     # A re-run: everything is in the ledger, nothing is emitted.
     time_cmd "yibao-batch-rerun-$ROWS" "$ROWS" "$BIN" -q --workspace "$WS" batch
+  fi
+  if [[ " $STAGES " == *" run "* ]]; then
+    # The nightly pipeline on a fresh history and ledger: read, map, check, batch, report.
+    rm -rf "$WS/out" "$WS/.yibao/state.db" "$WS/.yibao/state.db-wal" "$WS/.yibao/state.db-shm"
+    load_codes "$WS"
+    SETL=$(( $(wc -l < "$WS/data/settlements.csv") - 2 ))
+    time_cmd "yibao-run-$ROWS" "$(( ROWS + SETL ))" "$BIN" -q --workspace "$WS" run --nightly || true
+    echo "  run: $(cat "$OUT/yibao-run-$ROWS.out")"
   fi
 done

@@ -112,7 +112,7 @@ fn expected() -> BTreeMap<String, Figures> {
     out
 }
 
-fn pct(rate: f64) -> String {
+fn pct_of(rate: f64) -> String {
     format!("{:.2}%", rate * 100.0)
 }
 
@@ -123,18 +123,65 @@ fn fresh_demo() -> Workdir {
     w
 }
 
+/// The line of EXPECTED.md that starts with `prefix`.
+fn expected_line(prefix: &str) -> String {
+    let text = std::fs::read_to_string(demo_dir().join("EXPECTED.md")).unwrap();
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("EXPECTED.md has no `{prefix}` line"))
+        .to_string()
+}
+
+/// The README's main command, `yibao run --workspace samples/demo`, on a fresh copy: it prints
+/// EXPECTED.md's dirty-data rate, coverage and batches; its report.json holds EXPECTED.md's
+/// figures for every dataset and the ground truth's failures for every rule; a second run emits
+/// nothing.
 #[test]
-fn check_finds_the_ground_truth_and_expected_md_figures() {
+fn the_main_command_prints_what_expected_md_says() {
     let w = fresh_demo();
-    let out = w.run(&["--workspace", "demo", "--json", "check"]);
+    let out = w.run(&["run", "--workspace", "demo"]);
     out.expect_code(0);
-    let report = out.json();
     let want = expected();
     assert_eq!(
         want.len(),
         12,
         "EXPECTED.md lists 11 datasets and the overall line"
     );
+    let o = &want["overall"];
+    let overall = format!(
+        "overall: {} records, {} dirty, dirty-data rate {}",
+        o.records, o.dirty, o.rate
+    );
+    assert!(
+        out.stdout.contains(&overall),
+        "wanted `{overall}` in:\n{}",
+        out.stdout
+    );
+    let coverage = expected_line("Coverage overall:");
+    let pct = coverage.rsplit('(').next().unwrap().trim_end_matches(')');
+    let printed = format!("mapping coverage: {pct} of distinct local codes");
+    assert!(
+        out.stdout.contains(&printed),
+        "wanted `{printed}` in:\n{}",
+        out.stdout
+    );
+    // `Batches: 14 files, 4,828 clean records` -> `batches: 14 written with 4,828 clean records`
+    let line = expected_line("Batches:");
+    let mut words = line.split_whitespace().skip(1);
+    let (files, records) = (words.next().unwrap(), words.nth(1).unwrap());
+    let printed = format!("batches: {files} written with {records} clean records");
+    assert!(
+        out.stdout.contains(&printed),
+        "wanted `{printed}` in:\n{}",
+        out.stdout
+    );
+
+    let report_path = std::fs::read_dir(w.path().join("demo/out"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("report.json"))
+        .find(|p| p.exists())
+        .unwrap();
+    let report: Value = serde_json::from_slice(&std::fs::read(report_path).unwrap()).unwrap();
     // Ground truth: per dataset, rule -> rows.
     let text = std::fs::read_to_string(w.path().join("demo/truth.csv")).unwrap();
     let mut truth: BTreeMap<String, BTreeMap<String, BTreeSet<u64>>> = BTreeMap::new();
@@ -149,7 +196,9 @@ fn check_finds_the_ground_truth_and_expected_md_figures() {
                 .insert(f[1].parse().unwrap());
         }
     }
-    for d in report["datasets"].as_array().unwrap() {
+    let datasets = report["datasets"].as_array().unwrap();
+    assert_eq!(datasets.len(), 11);
+    for d in datasets {
         let name = d["name"].as_str().unwrap();
         let failed: BTreeMap<String, u64> = d["rules"]
             .as_array()
@@ -180,20 +229,27 @@ fn check_finds_the_ground_truth_and_expected_md_figures() {
             (
                 d["records"].as_u64().unwrap(),
                 d["dirty"].as_u64().unwrap(),
-                pct(d["rate"].as_f64().unwrap())
+                pct_of(d["rate"].as_f64().unwrap())
             ),
             (e.records, e.dirty, e.rate.clone()),
             "{name}: figures differ from EXPECTED.md"
         );
     }
-    let o = &want["overall"];
     assert_eq!(
         (
             report["overall"]["records"].as_u64().unwrap(),
             report["overall"]["dirty"].as_u64().unwrap(),
-            pct(report["overall"]["rate"].as_f64().unwrap())
+            pct_of(report["overall"]["rate"].as_f64().unwrap())
         ),
         (o.records, o.dirty, o.rate.clone())
+    );
+
+    let again = w.run(&["run", "--workspace", "demo"]);
+    again.expect_code(0);
+    assert!(
+        again.stdout.contains("batches: none written"),
+        "{}",
+        again.stdout
     );
 }
 

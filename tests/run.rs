@@ -346,7 +346,7 @@ fn nightly_prints_one_line_and_exits_by_threshold() {
     let out = w.run(&["run", "--nightly"]);
     out.expect_code(0);
     let line = regex::Regex::new(
-        r"^yibao run \d{8}T\d{6}Z: dirty 11\.03% \(2,424/21,976\) coverage 88\.9% batches 0 — OK\n$",
+        r"^yibao run \d{8}T\d{6}Z: dirty 11\.03% \(2,424/21,976\) coverage 88\.9% batches 3 — OK\n$",
     )
     .unwrap();
     assert!(line.is_match(&out.stdout), "{:?}", out.stdout);
