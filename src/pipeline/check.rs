@@ -269,9 +269,11 @@ pub fn write_report(ws: &Workspace, checked: &mut Checked) -> Result<PathBuf, Ch
     };
     std::fs::create_dir_all(&rejects_dir).map_err(io(&rejects_dir))?;
     for (name, df) in &mut checked.rejects {
-        let bytes = report::rejects_csv(df)?;
         let path = rejects_dir.join(format!("{name}.csv"));
-        crate::atomic::write(&path, &bytes).map_err(io(&path))?;
+        crate::atomic::write_with(&path, |w| {
+            report::write_rejects_csv(df, w).map_err(std::io::Error::other)
+        })
+        .map_err(io(&path))?;
     }
     let path = dir.join("report.json");
     crate::atomic::write(&path, &report::json(&checked.report)).map_err(io(&path))?;

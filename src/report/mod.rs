@@ -133,11 +133,16 @@ pub fn json(report: &Report) -> Vec<u8> {
 /// A rejects file: UTF-8 with a BOM so spreadsheet programs show the Chinese right.
 pub fn rejects_csv(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
     let mut buf = Vec::new();
-    CsvWriter::new(&mut buf)
+    write_rejects_csv(df, &mut buf)?;
+    Ok(buf)
+}
+
+/// [`rejects_csv`] into a writer: the CSV is serialised batch by batch, never whole in memory.
+pub fn write_rejects_csv<W: std::io::Write>(df: &mut DataFrame, out: W) -> PolarsResult<()> {
+    CsvWriter::new(out)
         .include_bom(true)
         .include_header(true)
-        .finish(df)?;
-    Ok(buf)
+        .finish(df)
 }
 
 pub use crate::store::history::location;

@@ -1,16 +1,19 @@
 //! Running rules over datasets: one streaming pass per dataset computes a boolean column per
-//! rule; counts, the dirty-data rate, per-institution figures and sample rows come from those
-//! columns; a second, filtered pass fetches the dirty records' fields for the rejects file.
+//! rule. The pass's batches are summed as they come ([`super::tally`]) into counts, the
+//! dirty-data rate and per-institution figures; only the flagged (dirty or warned) rows are kept,
+//! with a copy of their fields, and give the samples, the rejects and the dirty locations. Memory
+//! follows the flagged records, not the input.
 //!
 //! Figures follow `../shared/PRODUCT.md`: a record is dirty when it fails at least one rule of
 //! severity error; warnings are counted apart.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use polars::prelude::*;
 use serde::Serialize;
 
 use super::compile::{compile, detail_sum_column, missing_fields, typed_columns, Context};
+use super::tally::{self, Tally};
 use super::{Rule, RuleKind, Severity};
 use crate::workspace::{Dataset, DatasetKind};
 
@@ -292,10 +295,27 @@ fn check_one(
     opts: &Options,
 ) -> PolarsResult<(DatasetResult, Option<DataFrame>, Option<DataFrame>)> {
     let ds = input.dataset;
-    let mut frame = input.frame.clone().with_row_index("__i", None);
+    let mut frame = input.frame.clone();
     let schema = frame.collect_schema()?;
     let (typed_exprs, typed) = typed_columns(&schema);
-    let mut lf = frame.clone().with_columns(typed_exprs);
+    // The rejects carry the record's own fields as read: copies taken before typing, so the
+    // one pass yields them for the flagged rows and the cache need not be read and joined again.
+    let fields: Vec<(String, String)> = if opts.rejects {
+        schema
+            .iter_names()
+            .filter(|n| !n.starts_with('_'))
+            .enumerate()
+            .map(|(n, name)| (format!("__raw{n}"), name.to_string()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let copies: Vec<Expr> = fields
+        .iter()
+        .map(|(raw, name)| col(name.as_str()).alias(raw.as_str()))
+        .collect();
+    // Typing replaces the fields in place; the copies keep the text.
+    let mut lf = frame.with_columns(copies).with_columns(typed_exprs);
     let mut skipped = Vec::new();
     let mut active: Vec<&Rule> = Vec::new();
     for rule in rules.iter().filter(|r| r.datasets.contains(&ds.kind)) {
@@ -342,7 +362,7 @@ fn check_one(
         }
         active.push(rule);
     }
-    let mut select = vec![col("__i"), col("_file"), col("_sheet"), col("_row")];
+    let mut select = vec![col("_file"), col("_sheet"), col("_row")];
     let inst = schema.contains("fixmedins_code");
     if inst {
         select.push(col("fixmedins_code").cast(DataType::String).alias("__inst"));
@@ -360,19 +380,18 @@ fn check_one(
                 .alias(format!("__k{n}")),
         );
     }
+    let mut counted = Vec::new();
     for (n, rule) in active.iter().enumerate() {
         let c = compile(rule, &typed, ctx)
             .map_err(|e| polars_err!(ComputeError: "rule `{}` ({}): {e}", rule.id, rule.origin))?;
         select.push(c.fails.alias(format!("f{n}")));
+        counted.push(format!("f{n}"));
         if rule.when.is_some() {
             select.push(c.applies.alias(format!("a{n}")));
+            counted.push(format!("a{n}"));
         }
     }
-    let df = lf
-        .select(select)
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
-    let records = df.height() as u64;
+    select.extend(fields.iter().map(|(raw, _)| col(raw.as_str())));
     let errors: Vec<Expr> = active
         .iter()
         .enumerate()
@@ -392,23 +411,30 @@ fn check_one(
             any_horizontal(v.to_vec())?
         })
     };
-    let df = df
-        .lazy()
-        .with_columns([
-            flag(&errors)?.alias("__dirty"),
-            flag(&warnings)?.alias("__warn"),
-        ])
-        .collect()?;
-    let count = |name: &str| -> PolarsResult<u64> {
-        Ok(df.column(name)?.bool()?.sum().unwrap_or(0) as u64)
-    };
-    let dirty = count("__dirty")?;
-    let warned = count("__warn")?;
+    let mut query = lf.select(select).with_columns([
+        flag(&errors)?.alias("__dirty"),
+        flag(&warnings)?.alias("__warn"),
+    ]);
+    let out_schema = query.collect_schema()?;
+    counted.push("__dirty".into());
+    counted.push("__warn".into());
+    // One streaming pass: figures are summed batch by batch, only flagged rows are kept.
+    let mut tally = tally::run(query, counted.clone(), inst)?;
+    let df = tally.flagged_frame(&out_schema)?;
+    let records = tally.records;
+    let sums: HashMap<&str, u64> = counted
+        .iter()
+        .map(String::as_str)
+        .zip(tally.sums.iter().copied())
+        .collect();
+    let count = |name: &str| -> u64 { sums.get(name).copied().unwrap_or(0) };
+    let dirty = count("__dirty");
+    let warned = count("__warn");
     let mut results = Vec::new();
     for (n, rule) in active.iter().enumerate() {
-        let failed = count(&format!("f{n}"))?;
+        let failed = count(&format!("f{n}"));
         let applicable = if rule.when.is_some() {
-            count(&format!("a{n}"))?
+            count(&format!("a{n}"))
         } else {
             records
         };
@@ -431,12 +457,12 @@ fn check_one(
         });
     }
     let institutions = if inst {
-        institutions_of(&df)?
+        institutions_of(&tally)
     } else {
         Vec::new()
     };
     let reject = if opts.rejects && dirty + warned > 0 {
-        Some(rejects_of(&df, &input.frame, &active)?)
+        Some(rejects_of(&df, &active, &fields)?)
     } else {
         None
     };
@@ -508,37 +534,28 @@ fn samples_of(df: &DataFrame, flag: &str, keys: &[String], n: usize) -> PolarsRe
     Ok(out)
 }
 
-fn institutions_of(df: &DataFrame) -> PolarsResult<Vec<InstitutionResult>> {
-    let g = df
-        .clone()
-        .lazy()
-        .group_by([col("__inst")])
-        .agg([
-            len().alias("records"),
-            col("__dirty").cast(DataType::UInt64).sum().alias("dirty"),
-        ])
-        .collect()?;
-    let codes = g.column("__inst")?.str()?.clone();
-    let records = g.column("records")?.cast(&DataType::UInt64)?;
-    let dirty = g.column("dirty")?.cast(&DataType::UInt64)?;
-    let mut out: Vec<InstitutionResult> = (0..g.height())
-        .map(|i| {
-            let r = records.u64().ok().and_then(|c| c.get(i)).unwrap_or(0);
-            let d = dirty.u64().ok().and_then(|c| c.get(i)).unwrap_or(0);
-            InstitutionResult {
-                code: codes.get(i).unwrap_or("").to_string(),
-                records: r,
-                dirty: d,
-                rate: ratio(d, r),
-            }
+fn institutions_of(tally: &Tally) -> Vec<InstitutionResult> {
+    let mut out: Vec<InstitutionResult> = tally
+        .institutions
+        .iter()
+        .map(|(code, &(r, d))| InstitutionResult {
+            code: code.clone().unwrap_or_default(),
+            records: r,
+            dirty: d,
+            rate: ratio(d, r),
         })
         .collect();
     out.sort_by(|a, b| b.rate.total_cmp(&a.rate).then(a.code.cmp(&b.code)));
-    Ok(out)
+    out
 }
 
-/// The dirty (or warned) records: location, the rules failed, then the record's own fields.
-fn rejects_of(df: &DataFrame, frame: &LazyFrame, active: &[&Rule]) -> PolarsResult<DataFrame> {
+/// The dirty (or warned) records: location, the rules failed, then the record's own fields
+/// (`fields`: the copy's column and the field's name), sorted by location.
+fn rejects_of(
+    flagged: &DataFrame,
+    active: &[&Rule],
+    fields: &[(String, String)],
+) -> PolarsResult<DataFrame> {
     let list = |sev: Severity| -> Expr {
         let parts: Vec<Expr> = active
             .iter()
@@ -556,65 +573,25 @@ fn rejects_of(df: &DataFrame, frame: &LazyFrame, active: &[&Rule]) -> PolarsResu
             concat_str(parts, ";", true)
         }
     };
-    // Records are matched by their source location, which does not depend on the order a
-    // query returns them in.
-    let loc = |sheet: Expr| {
-        [
-            col("_file"),
-            sheet.fill_null(lit("")).alias("__sheet"),
-            col("_row"),
-        ]
-    };
-    let flagged = df
+    let mut cols = vec![
+        col("_file").alias("file"),
+        col("_sheet")
+            .cast(DataType::String)
+            .fill_null(lit(""))
+            .alias("sheet"),
+        col("_row").alias("row"),
+        list(Severity::Error).alias("errors"),
+        list(Severity::Warning).alias("warnings"),
+    ];
+    cols.extend(
+        fields
+            .iter()
+            .map(|(raw, name)| col(raw.as_str()).alias(name.as_str())),
+    );
+    flagged
         .clone()
         .lazy()
-        .filter(col("__dirty").or(col("__warn")))
-        .select([
-            col("_file"),
-            col("_sheet")
-                .cast(DataType::String)
-                .fill_null(lit(""))
-                .alias("__sheet"),
-            col("_row"),
-            list(Severity::Error).alias("errors"),
-            list(Severity::Warning).alias("warnings"),
-        ]);
-    let mut f = frame.clone();
-    let schema = f.collect_schema()?;
-    let fields: Vec<Expr> = schema
-        .iter_names()
-        .filter(|n| !n.starts_with('_'))
-        .map(|n| col(n.clone()))
-        .collect();
-    let mut cols = loc(col("_sheet").cast(DataType::String)).to_vec();
-    cols.extend(fields);
-    let joined = f
         .select(cols)
-        .join(
-            flagged,
-            [col("_file"), col("__sheet"), col("_row")],
-            [col("_file"), col("__sheet"), col("_row")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .sort(["_file", "__sheet", "_row"], SortMultipleOptions::default())
-        .rename(["_file", "__sheet", "_row"], ["file", "sheet", "row"], true)
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
-    let mut order: Vec<String> = vec![
-        "file".into(),
-        "sheet".into(),
-        "row".into(),
-        "errors".into(),
-        "warnings".into(),
-    ];
-    order.extend(
-        joined
-            .get_column_names()
-            .iter()
-            .map(|n| n.to_string())
-            .filter(|n| {
-                !["__i", "file", "sheet", "row", "errors", "warnings"].contains(&n.as_str())
-            }),
-    );
-    joined.select(order)
+        .sort(["file", "sheet", "row"], SortMultipleOptions::default())
+        .collect()
 }

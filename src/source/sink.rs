@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::normalise::{iso_date, normalise, Changes};
+use super::normalise::{is_iso_date, iso_date, normalise, Changes};
 use super::ReadError;
 
 /// Rows per chunk written.
@@ -222,12 +222,18 @@ impl Sink {
             }
             let mut value = value;
             if let (ColumnRole::Date(with_time), Some(v)) = (self.roles[n], value.as_deref()) {
-                match iso_date(v, with_time) {
-                    Some(iso) if iso != v => {
+                // Already ISO (most cells): nothing to rewrite, nothing to report.
+                let iso = if is_iso_date(v, with_time) {
+                    Some(None)
+                } else {
+                    iso_date(v, with_time).map(|iso| (iso != v).then_some(iso))
+                };
+                match iso {
+                    Some(Some(iso)) => {
                         value = Some(std::borrow::Cow::Owned(iso));
                         changes |= Changes::DATE;
                     }
-                    Some(_) => {}
+                    Some(None) => {}
                     None => {
                         let (origin, name) = (&self.origin, &self.names[n]);
                         self.defects
