@@ -30,7 +30,9 @@ pub fn run(ctx: &Ctx, args: BatchArgs) -> miette::Result<ExitCode> {
         samples: 5,
         clean: true,
     };
+    let started = std::time::Instant::now();
     let mut checked = pipeline::check(&ws, &opts, &mut super::check::stages(ctx.quiet))?;
+    let checked_in = started.elapsed();
     let settings = Settings::new(&ws, &checked);
     let breached = checked.report.breached;
     if args.dry_run {
@@ -64,6 +66,14 @@ pub fn run(ctx: &Ctx, args: BatchArgs) -> miette::Result<ExitCode> {
         },
     )?;
     bar.finish_and_clear();
+    if verbose {
+        let _ = writeln!(
+            std::io::stderr(),
+            "timing: check {:.1} s, batches {:.1} s",
+            checked_in.as_secs_f64(),
+            started.elapsed().as_secs_f64() - checked_in.as_secs_f64()
+        );
+    }
     finish(ctx, &summary, breached)
 }
 
