@@ -32,7 +32,9 @@ pub fn run(ctx: &Ctx, args: BatchArgs) -> miette::Result<ExitCode> {
     };
     // Tables yibao.toml names with their files are imported before the check reads the store.
     super::open_store(ctx, &ws)?;
+    let started = std::time::Instant::now();
     let mut checked = pipeline::check(&ws, &opts, &mut super::check::stages(ctx.quiet))?;
+    let checked_in = started.elapsed();
     let settings = Settings::new(&ws, &checked);
     let breached = checked.report.breached;
     if args.dry_run {
@@ -66,6 +68,14 @@ pub fn run(ctx: &Ctx, args: BatchArgs) -> miette::Result<ExitCode> {
         },
     )?;
     bar.finish_and_clear();
+    if verbose {
+        let _ = writeln!(
+            std::io::stderr(),
+            "timing: check {:.1} s, batches {:.1} s",
+            checked_in.as_secs_f64(),
+            started.elapsed().as_secs_f64() - checked_in.as_secs_f64()
+        );
+    }
     finish(ctx, &summary, breached)
 }
 
