@@ -251,6 +251,18 @@ fn the_main_command_prints_what_expected_md_says() {
         "{}",
         again.stdout
     );
+
+    // The report of a relative --workspace lands in that workspace's out/, nowhere else.
+    let report = w.run(&["report", "--workspace", "demo"]);
+    report.expect_code(0);
+    let path = report
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("report: "))
+        .unwrap_or_else(|| panic!("no report path in {}", report.stdout));
+    assert!(path.starts_with("demo/out/"), "{path}");
+    assert!(w.path().join(path).is_file(), "{path}");
+    assert!(!w.path().join("demo/demo").exists());
 }
 
 #[test]

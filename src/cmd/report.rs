@@ -58,11 +58,8 @@ pub fn run(ctx: &Ctx, args: ReportArgs) -> miette::Result<ExitCode> {
     let report = trend::load(&store, &ws.name, &from)?.ok_or_else(none)?;
     match args.format {
         ReportFormat::Html => {
-            let path = ws
-                .root
-                .join(&ws.out)
-                .join(&report.latest.run_id)
-                .join("report.html");
+            // ws.out already holds the workspace root.
+            let path = ws.out.join(&report.latest.run_id).join("report.html");
             yibao::atomic::write(&path, html::render(&report).as_bytes())
                 .map_err(|e| io_err(&path, e))?;
             if ctx.json {
