@@ -18,8 +18,8 @@ use crate::report::{self, PackRef, Report};
 use crate::rules::codebook::load_books;
 use crate::rules::compile::Context;
 use crate::rules::engine::{self, Input};
-use crate::rules::load_packs;
 use crate::rules::pack::PackLoadError;
+use crate::rules::{load_packs, Pack, Rule};
 use crate::source::dataset::{read_dataset, DatasetError, DatasetRead};
 use crate::store::{Store, StoreError};
 use crate::workspace::{Dataset, Workspace};
@@ -155,24 +155,35 @@ pub fn fresh_run_id(ws: &Workspace) -> String {
         .unwrap_or(base)
 }
 
-/// Check the workspace's datasets. `progress` hears of each stage as it starts.
-pub fn check(
-    ws: &Workspace,
-    opts: &CheckOptions,
-    progress: &mut dyn FnMut(Stage<'_>),
-) -> Result<Checked, CheckError> {
-    let names = if !opts.packs.is_empty() {
-        opts.packs.clone()
+/// What a check needs before it reads any data: the packs and their rules, the code books and
+/// dictionaries, the code-set versions, the crosswalks.
+pub struct Setup {
+    /// The packs that run.
+    pub packs: Vec<Pack>,
+    /// Their rules, in pack order.
+    pub rules: Vec<Rule>,
+    /// Code books and dictionaries the rules look values up in.
+    pub context: Context,
+    /// Code-set versions checked against, by family.
+    pub code_sets: BTreeMap<String, String>,
+    /// The workspace's crosswalks.
+    pub crosswalks: Crosswalks,
+}
+
+/// Load what a check needs. `packs` empty: the workspace's packs, else `national`. Without a
+/// store, no code book is loaded (codes are checked for their form only).
+pub fn setup(ws: &Workspace, packs: &[String], store: Option<&Store>) -> Result<Setup, CheckError> {
+    let names = if !packs.is_empty() {
+        packs.to_vec()
     } else if ws.packs.is_empty() {
         vec!["national".to_string()]
     } else {
         ws.packs.clone()
     };
     let packs = load_packs(&ws.root, &names)?;
-    let store = Store::open_existing(&ws.root)?;
     let mut context = Context::default();
     let mut code_sets = BTreeMap::new();
-    if let Some(store) = &store {
+    if let Some(store) = store {
         let (books, current) = load_books(store, &ws.code_sets)?;
         context.books = books;
         code_sets = current
@@ -184,8 +195,43 @@ pub fn check(
         .iter()
         .map(|p| (p.name.clone(), p.dictionaries.clone()))
         .collect::<HashMap<_, _>>();
-    let rules: Vec<_> = packs.iter().flat_map(|p| p.rules.iter().cloned()).collect();
-    let crosswalks = Crosswalks::load(ws, store.as_ref())?;
+    let rules = packs.iter().flat_map(|p| p.rules.iter().cloned()).collect();
+    let crosswalks = Crosswalks::load(ws, store)?;
+    Ok(Setup {
+        packs,
+        rules,
+        context,
+        code_sets,
+        crosswalks,
+    })
+}
+
+/// The packs as report.json names them.
+pub fn pack_refs(packs: &[Pack]) -> Vec<PackRef> {
+    packs
+        .iter()
+        .map(|p| PackRef {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            rules: p.rules.len(),
+        })
+        .collect()
+}
+
+/// Check the workspace's datasets. `progress` hears of each stage as it starts.
+pub fn check(
+    ws: &Workspace,
+    opts: &CheckOptions,
+    progress: &mut dyn FnMut(Stage<'_>),
+) -> Result<Checked, CheckError> {
+    let store = Store::open_existing(&ws.root)?;
+    let Setup {
+        packs,
+        rules,
+        context,
+        code_sets,
+        crosswalks,
+    } = setup(ws, &opts.packs, store.as_ref())?;
     drop(store);
     let datasets: Vec<&Dataset> = ws
         .datasets
@@ -237,14 +283,7 @@ pub fn check(
         id.clone(),
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ws.name.clone(),
-        packs
-            .iter()
-            .map(|p| PackRef {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                rules: p.rules.len(),
-            })
-            .collect(),
+        pack_refs(&packs),
         code_sets,
         outcome.datasets,
         ws.thresholds.dirty_rate,

@@ -1,9 +1,9 @@
 //! The pipeline behind `yibao run`: read -> map -> check -> batch -> report as one call, each
 //! stage announced to a progress callback, the whole run recorded in the history.
 //!
-//! The check part repeats the orchestration of [`check::check`] (packs, code books, crosswalks,
-//! engine) because it times read, map and check per dataset and measures coverage in between;
-//! folding the two together is open work (docs/ARCHITECTURE.md).
+//! It shares [`check::setup`] (packs, code books, crosswalks) with [`check::check`], and drives
+//! read, map and check itself so that it can time each per dataset and measure coverage between
+//! map and check.
 //!
 //! The batch stage is a hook ([`BatchStage`]): `run` calls it, when given, with the mapped
 //! frames and the check outcome, and records what it returns; `yibao run` passes `batch::emit`.
@@ -14,7 +14,7 @@ pub mod trend;
 
 pub use check::{check, fresh_run_id, write_report, CheckError, CheckOptions, Checked, Clean};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -24,12 +24,8 @@ use sha2::{Digest, Sha256};
 
 use crate::mapping::apply::apply;
 use crate::mapping::coverage::{Coverage, Tally};
-use crate::mapping::load::Crosswalks;
-use crate::report::{self, PackRef, Report};
-use crate::rules::codebook::load_books;
-use crate::rules::compile::Context;
+use crate::report::{self, Report};
 use crate::rules::engine::{self, Input, Outcome};
-use crate::rules::load_packs;
 use crate::source::dataset::{read_dataset, resolve};
 use crate::store::history::{BatchFigure, InputFile};
 use crate::store::Store;
@@ -226,14 +222,6 @@ pub fn run(
 ) -> miette::Result<RunOutcome> {
     let started = chrono::Utc::now();
     let clock = Instant::now();
-    let names = if !opts.packs.is_empty() {
-        opts.packs.clone()
-    } else if ws.packs.is_empty() {
-        vec!["national".to_string()]
-    } else {
-        ws.packs.clone()
-    };
-    let packs = load_packs(&ws.root, &names)?;
     let mut store = Store::open(&ws.root)?;
     // Two runs (or a check and a run) in one second would share a folder: number the later.
     let base = run_id(started);
@@ -244,19 +232,13 @@ pub fn run(
         }
         id = format!("{base}-{n}");
     }
-    let mut context = Context::default();
-    let (books, current) = load_books(&store, &ws.code_sets)?;
-    context.books = books;
-    let code_sets: BTreeMap<String, String> = current
-        .into_iter()
-        .map(|(f, v)| (f.as_str().to_string(), v))
-        .collect();
-    context.dictionaries = packs
-        .iter()
-        .map(|p| (p.name.clone(), p.dictionaries.clone()))
-        .collect::<HashMap<_, _>>();
-    let rules: Vec<_> = packs.iter().flat_map(|p| p.rules.iter().cloned()).collect();
-    let crosswalks = Crosswalks::load(ws, Some(&store))?;
+    let check::Setup {
+        packs,
+        rules,
+        context,
+        code_sets,
+        crosswalks,
+    } = check::setup(ws, &opts.packs, Some(&store))?;
     if ws.datasets.is_empty() {
         return Err(miette::miette!(
             code = "yibao::run::no_dataset",
@@ -343,14 +325,7 @@ pub fn run(
         id.clone(),
         started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ws.name.clone(),
-        packs
-            .iter()
-            .map(|p| PackRef {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                rules: p.rules.len(),
-            })
-            .collect(),
+        check::pack_refs(&packs),
         code_sets,
         outcome.datasets.clone(),
         ws.thresholds.dirty_rate,
