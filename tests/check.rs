@@ -45,21 +45,7 @@ fn severities(w: &Workdir) -> HashMap<String, String> {
 
 /// From truth.csv: per dataset, rule -> the set of rows that must fail it.
 fn truth(w: &Workdir) -> BTreeMap<String, BTreeMap<String, BTreeSet<u64>>> {
-    let text = std::fs::read(w.path().join("truth.csv")).unwrap();
-    let (text, _, _) = encoding_rs::GBK.decode(&text);
-    let mut out: BTreeMap<String, BTreeMap<String, BTreeSet<u64>>> = BTreeMap::new();
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        let row: u64 = f[1].parse().unwrap();
-        for rule in f[3].split(';').filter(|r| !r.is_empty()) {
-            out.entry(f[0].to_string())
-                .or_default()
-                .entry(rule.to_string())
-                .or_default()
-                .insert(row);
-        }
-    }
-    out
+    common::truth(&w.path().join("truth.csv"))
 }
 
 fn dataset<'a>(report: &'a Value, name: &str) -> &'a Value {

@@ -182,20 +182,7 @@ fn the_main_command_prints_what_expected_md_says() {
         .find(|p| p.exists())
         .unwrap();
     let report: Value = serde_json::from_slice(&std::fs::read(report_path).unwrap()).unwrap();
-    // Ground truth: per dataset, rule -> rows.
-    let text = std::fs::read_to_string(w.path().join("demo/truth.csv")).unwrap();
-    let mut truth: BTreeMap<String, BTreeMap<String, BTreeSet<u64>>> = BTreeMap::new();
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        for rule in f[3].split(';').filter(|r| !r.is_empty()) {
-            truth
-                .entry(f[0].to_string())
-                .or_default()
-                .entry(rule.to_string())
-                .or_default()
-                .insert(f[1].parse().unwrap());
-        }
-    }
+    let truth = common::truth(&w.path().join("demo/truth.csv"));
     let datasets = report["datasets"].as_array().unwrap();
     assert_eq!(datasets.len(), 11);
     for d in datasets {

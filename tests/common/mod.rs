@@ -118,3 +118,31 @@ pub fn xlsx(sheet: &str, title: Option<&str>, rows: &[&[&str]]) -> Vec<u8> {
     }
     book.save_to_buffer().unwrap()
 }
+
+/// A generator's `truth.csv` (GBK or UTF-8; ASCII in practice): per dataset, rule -> the rows that
+/// must fail it.
+pub fn truth(
+    path: &Path,
+) -> std::collections::BTreeMap<
+    String,
+    std::collections::BTreeMap<String, std::collections::BTreeSet<u64>>,
+> {
+    let bytes = std::fs::read(path).unwrap();
+    let (text, _, _) = encoding_rs::GBK.decode(&bytes);
+    let mut out: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, std::collections::BTreeSet<u64>>,
+    > = Default::default();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let row: u64 = f[1].parse().unwrap();
+        for rule in f[3].split(';').filter(|r| !r.is_empty()) {
+            out.entry(f[0].to_string())
+                .or_default()
+                .entry(rule.to_string())
+                .or_default()
+                .insert(row);
+        }
+    }
+    out
+}
