@@ -8,6 +8,7 @@ pub mod batch;
 pub mod codes;
 pub mod lock;
 pub mod mapping;
+pub mod memory;
 pub mod pipeline;
 pub mod profile;
 pub mod report;

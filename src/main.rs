@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    yibao::memory::tune_allocator();
     let cli = cli::Cli::parse();
     install_miette_hook();
     match cmd::run(cli) {

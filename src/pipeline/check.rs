@@ -242,13 +242,17 @@ pub fn check(
         return Err(CheckError::NoDataset(ws.config_path()));
     }
     let mut reads = Vec::new();
-    let mut inputs = Vec::new();
     for ds in &datasets {
         progress(Stage::Reading(&ds.name));
-        let read = read_dataset(ws, ds, None)?;
+        reads.push(read_dataset(ws, ds, None)?);
+    }
+    let mut inputs = Vec::new();
+    for (ds, read) in datasets.iter().zip(&reads) {
         let frame = apply(read.frame.clone(), ds, &crosswalks)?;
-        inputs.push(Input { dataset: ds, frame });
-        reads.push(read);
+        // Each chunk is sliced before the crosswalks, so that only its rows are read.
+        inputs.push(Input::sliced(ds, frame, |offset, len| {
+            apply(read.frame.clone().slice(offset, len), ds, &crosswalks)
+        }));
     }
     progress(Stage::Checking {
         rules: rules.len(),
@@ -258,6 +262,7 @@ pub fn check(
         samples: opts.samples,
         rejects: true,
         dirty: opts.clean,
+        ..engine::Options::default()
     };
     let outcome = engine::check(&inputs, &rules, context, &engine_opts)?;
     let mut clean = Vec::new();

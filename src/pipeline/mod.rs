@@ -273,7 +273,9 @@ pub fn run(
             }
             Ok(frame)
         })?;
-        inputs.push(Input { dataset: ds, frame });
+        inputs.push(Input::sliced(ds, frame, |offset, len| {
+            apply(read.frame.clone().slice(offset, len), ds, &crosswalks)
+        }));
     }
     let coverage = tally.finish();
     let (codes, mapped) = coverage
@@ -290,6 +292,7 @@ pub fn run(
         samples: opts.samples,
         rejects: true,
         dirty: batch.is_some(),
+        ..engine::Options::default()
     };
     let outcome = timed(
         progress,

@@ -17,12 +17,49 @@ use super::tally::{self, Tally};
 use super::{Rule, RuleKind, Severity};
 use crate::workspace::{Dataset, DatasetKind};
 
+/// The records of a dataset from `offset`, at most `len` of them, as [`Input::frame`] would give
+/// them: built so that the slice reaches the reader rather than cutting a frame already read.
+pub type Slicer<'a> = Box<dyn Fn(i64, IdxSize) -> PolarsResult<LazyFrame> + 'a>;
+
 /// A dataset to check: its declaration and its frame (after crosswalks were applied).
 pub struct Input<'a> {
     /// The dataset.
     pub dataset: &'a Dataset,
     /// Its records.
     pub frame: LazyFrame,
+    /// Its records a chunk at a time; without it, chunks are slices of `frame`.
+    pub slicer: Option<Slicer<'a>>,
+}
+
+impl<'a> Input<'a> {
+    /// A dataset whose chunks are slices of `frame` (in-memory frames, tests).
+    pub fn new(dataset: &'a Dataset, frame: LazyFrame) -> Self {
+        Input {
+            dataset,
+            frame,
+            slicer: None,
+        }
+    }
+
+    /// The same, with chunks built by `slicer`.
+    pub fn sliced(
+        dataset: &'a Dataset,
+        frame: LazyFrame,
+        slicer: impl Fn(i64, IdxSize) -> PolarsResult<LazyFrame> + 'a,
+    ) -> Self {
+        Input {
+            dataset,
+            frame,
+            slicer: Some(Box::new(slicer)),
+        }
+    }
+
+    fn chunk(&self, offset: i64, len: IdxSize) -> PolarsResult<LazyFrame> {
+        match &self.slicer {
+            Some(f) => f(offset, len),
+            None => Ok(self.frame.clone().slice(offset, len)),
+        }
+    }
 }
 
 /// One rule's figures on one dataset.
@@ -131,6 +168,8 @@ pub struct Options {
     pub rejects: bool,
     /// Collect the dirty records' locations ([`Outcome::dirty`]), for `batch`.
     pub dirty: bool,
+    /// Records per pass ([`chunk_rows`]).
+    pub chunk_rows: IdxSize,
 }
 
 impl Default for Options {
@@ -139,8 +178,20 @@ impl Default for Options {
             samples: 5,
             rejects: true,
             dirty: false,
+            chunk_rows: chunk_rows(),
         }
     }
+}
+
+/// Records evaluated per streaming pass: 1,048,576 (eight of the read cache's row groups), or
+/// `YIBAO_CHUNK_ROWS`. The streaming engine reads ahead of a slow sink, so that one pass over a
+/// whole dataset can hold most of it decoded at once; a pass per chunk bounds that to a chunk.
+pub fn chunk_rows() -> IdxSize {
+    std::env::var("YIBAO_CHUNK_ROWS")
+        .ok()
+        .and_then(|v| v.parse::<IdxSize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1 << 20)
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -314,10 +365,10 @@ fn check_one(
         .iter()
         .map(|(raw, name)| col(name.as_str()).alias(raw.as_str()))
         .collect();
-    // Typing replaces the fields in place; the copies keep the text.
-    let mut lf = frame.with_columns(copies).with_columns(typed_exprs);
     let mut skipped = Vec::new();
     let mut active: Vec<&Rule> = Vec::new();
+    // Detail sums joined on by key: (key, sums).
+    let mut joins: Vec<(&str, &DataFrame)> = Vec::new();
     for rule in rules.iter().filter(|r| r.datasets.contains(&ds.kind)) {
         let missing = missing_fields(rule, &schema);
         if !missing.is_empty() {
@@ -335,15 +386,7 @@ fn check_one(
                 });
                 continue;
             };
-            lf = lf.join(
-                s.clone().lazy(),
-                [col(key.as_str()).cast(DataType::String)],
-                [col(key.as_str())],
-                JoinArgs {
-                    maintain_order: MaintainOrderJoin::Left,
-                    ..JoinArgs::new(JoinType::Left)
-                },
-            );
+            joins.push((key.as_str(), s));
         }
         if let RuleKind::Reference {
             field,
@@ -380,10 +423,39 @@ fn check_one(
                 .alias(format!("__k{n}")),
         );
     }
+    // Typing replaces the fields in place; the copies keep the text.
+    let prepare = |frame: LazyFrame| -> LazyFrame {
+        let mut lf = frame
+            .with_columns(copies.clone())
+            .with_columns(typed_exprs.clone());
+        for (key, sums) in &joins {
+            lf = lf.join(
+                (*sums).clone().lazy(),
+                [col(*key).cast(DataType::String)],
+                [col(*key)],
+                JoinArgs {
+                    maintain_order: MaintainOrderJoin::Left,
+                    ..JoinArgs::new(JoinType::Left)
+                },
+            );
+        }
+        lf
+    };
     let mut counted = Vec::new();
+    let mut indexed = false;
     for (n, rule) in active.iter().enumerate() {
-        let c = compile(rule, &typed, ctx)
+        let mut c = compile(rule, &typed, ctx)
             .map_err(|e| polars_err!(ComputeError: "rule `{}` ({}): {e}", rule.id, rule.origin))?;
+        if matches!(rule.kind, RuleKind::Unique { .. }) {
+            // A key's first record is known only over the whole dataset: one pass over the
+            // key finds the later ones by position, and each chunk looks its records up.
+            let later = repeated(frame.clone().with_columns(typed_exprs.clone()), &c.fails)?;
+            c.fails = c
+                .applies
+                .clone()
+                .and(col(ROW_INDEX).is_in(lit(later).implode(false), false));
+            indexed = true;
+        }
         select.push(c.fails.alias(format!("f{n}")));
         counted.push(format!("f{n}"));
         if rule.when.is_some() {
@@ -411,15 +483,40 @@ fn check_one(
             any_horizontal(v.to_vec())?
         })
     };
-    let mut query = lf.select(select).with_columns([
+    let flags = [
         flag(&errors)?.alias("__dirty"),
         flag(&warnings)?.alias("__warn"),
-    ]);
-    let out_schema = query.collect_schema()?;
+    ];
+    let query = |frame: LazyFrame| -> LazyFrame {
+        prepare(frame)
+            .select(select.clone())
+            .with_columns(flags.clone())
+    };
+    let indexing = |frame: LazyFrame, offset: i64| -> LazyFrame {
+        if indexed {
+            frame.with_row_index(ROW_INDEX, Some(offset as IdxSize))
+        } else {
+            frame
+        }
+    };
+    let out_schema = query(indexing(input.frame.clone(), 0)).collect_schema()?;
     counted.push("__dirty".into());
     counted.push("__warn".into());
-    // One streaming pass: figures are summed batch by batch, only flagged rows are kept.
-    let mut tally = tally::run(query, counted.clone(), inst)?;
+    // A streaming pass per chunk: figures are summed batch by batch, only flagged rows are
+    // kept. Chunks come in the dataset's order, so samples are its first failing records.
+    let mut tally = Tally::default();
+    let mut offset: i64 = 0;
+    loop {
+        let chunk = indexing(input.chunk(offset, opts.chunk_rows)?, offset);
+        let before = tally.records;
+        tally::run(&mut tally, query(chunk), &counted, inst)?;
+        let read = tally.records - before;
+        if read < opts.chunk_rows as u64 {
+            break;
+        }
+        offset += read as i64;
+    }
+    tally.sums.resize(counted.len(), 0);
     let df = tally.flagged_frame(&out_schema)?;
     let records = tally.records;
     let sums: HashMap<&str, u64> = counted
@@ -500,6 +597,22 @@ fn check_one(
         reject,
         locations,
     ))
+}
+
+/// The column numbering a dataset's records for uniqueness rules.
+const ROW_INDEX: &str = "__idx";
+
+/// Positions (as [`ROW_INDEX`] numbers them) of the records for which `fails`, a uniqueness
+/// rule over the whole of `frame`, is true: the repeats of a key after its first record.
+fn repeated(frame: LazyFrame, fails: &Expr) -> PolarsResult<Series> {
+    let df = frame
+        .with_row_index(ROW_INDEX, None)
+        .select([col(ROW_INDEX), fails.clone().alias("__f")])
+        .filter(col("__f"))
+        .select([col(ROW_INDEX)])
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+    Ok(df.column(ROW_INDEX)?.as_materialized_series().clone())
 }
 
 fn samples_of(df: &DataFrame, flag: &str, keys: &[String], n: usize) -> PolarsResult<Vec<Sample>> {
@@ -588,10 +701,32 @@ fn rejects_of(
             .iter()
             .map(|(raw, name)| col(raw.as_str()).alias(name.as_str())),
     );
-    flagged
-        .clone()
-        .lazy()
-        .select(cols)
-        .sort(["file", "sheet", "row"], SortMultipleOptions::default())
-        .collect()
+    let rejects = flagged.clone().lazy().select(cols);
+    // Chunks and batches come in the dataset's order, which is location order for a single
+    // file or sheet; sorting would copy every column of every flagged record.
+    if in_location_order(flagged)? {
+        rejects.collect()
+    } else {
+        rejects
+            .sort(["file", "sheet", "row"], SortMultipleOptions::default())
+            .collect()
+    }
+}
+
+/// Whether the flagged rows already run in (file, sheet, row) order.
+fn in_location_order(flagged: &DataFrame) -> PolarsResult<bool> {
+    let file = flagged.column("_file")?.cast(&DataType::String)?;
+    // A missing sheet sorts as the empty name, as in the rejects.
+    let sheet = flagged.column("_sheet")?.cast(&DataType::String)?;
+    let row = flagged.column("_row")?.cast(&DataType::UInt64)?;
+    let (file, sheet, row) = (file.str()?, sheet.str()?, row.u64()?);
+    let mut last: Option<(&str, &str, u64)> = None;
+    for ((f, s), r) in file.iter().zip(sheet.iter()).zip(row.iter()) {
+        let here = (f.unwrap_or(""), s.unwrap_or(""), r.unwrap_or(0));
+        if last.is_some_and(|l| l > here) {
+            return Ok(false);
+        }
+        last = Some(here);
+    }
+    Ok(true)
 }

@@ -163,23 +163,18 @@ fn failing_rows(rule: &Rule, ctx: Context) -> PolarsResult<Vec<u64>> {
                 .collect::<Vec<_>>(),
         );
     }
-    let mut inputs = vec![Input {
-        dataset: &main,
-        frame: main_frame,
-    }];
+    let mut inputs = vec![Input::new(&main, main_frame)];
     if let Some(o) = &other {
         let other_rows: Vec<&Row> = rule.other.iter().collect();
         if !other_rows.is_empty() {
-            inputs.push(Input {
-                dataset: o,
-                frame: frame(&other_rows)?,
-            });
+            inputs.push(Input::new(o, frame(&other_rows)?));
         }
     }
     let opts = Options {
         samples: 0,
         rejects: true,
         dirty: false,
+        ..Options::default()
     };
     let outcome = check(&inputs, std::slice::from_ref(rule), ctx, &opts)?;
     if let Some(skip) = outcome.datasets[0].skipped.first() {

@@ -58,7 +58,7 @@ impl Tally {
         let mask = batch.column("__dirty")?.bool()? | batch.column("__warn")?.bool()?;
         let hit = batch.filter(&mask)?;
         if hit.height() > 0 {
-            self.flagged.push(hit);
+            self.flagged.push(compact(hit)?);
         }
         Ok(())
     }
@@ -76,10 +76,43 @@ impl Tally {
     }
 }
 
-/// Run `query` with the streaming engine, feeding every batch, in order, to a [`Tally`].
-pub fn run(query: LazyFrame, counted: Vec<String>, inst: bool) -> PolarsResult<Tally> {
-    let columns = counted.len();
-    let state = Arc::new(Mutex::new(Tally::default()));
+/// `batch` with its text columns in buffers of their own where that saves memory. A filter
+/// keeps only the chosen rows' views but shares the whole batch's string buffers; kept as is, a
+/// few flagged rows of every batch would hold the text of every record read. A column whose
+/// buffers are mostly its own rows' text (a file name repeated on every row) is left alone.
+fn compact(batch: DataFrame) -> PolarsResult<DataFrame> {
+    let height = batch.height();
+    let columns = batch
+        .into_columns()
+        .into_iter()
+        .map(|c| -> PolarsResult<Column> {
+            if c.dtype() != &DataType::String {
+                return Ok(c);
+            }
+            let text = c.str()?;
+            let wasteful = text.downcast_iter().any(|a| {
+                // Strings of up to 12 bytes live in the views, not the buffers.
+                a.total_buffer_len() > 4096 + 2 * a.total_bytes_len()
+            });
+            if !wasteful {
+                return Ok(c);
+            }
+            let arrays: Vec<_> = text.downcast_iter().map(|a| a.clone().gc()).collect();
+            Ok(StringChunked::from_chunk_iter(c.name().clone(), arrays).into_column())
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(height, columns)
+}
+
+/// Run `query` with the streaming engine, feeding every batch, in order, to `tally`.
+pub fn run(
+    tally: &mut Tally,
+    query: LazyFrame,
+    counted: &[String],
+    inst: bool,
+) -> PolarsResult<()> {
+    let counted = counted.to_vec();
+    let state = Arc::new(Mutex::new(std::mem::take(tally)));
     let sink = Arc::clone(&state);
     let callback = PlanCallback::new(move |batch: DataFrame| -> PolarsResult<bool> {
         let mut t = sink
@@ -95,8 +128,6 @@ pub fn run(query: LazyFrame, counted: Vec<String>, inst: bool) -> PolarsResult<T
     let mut t = state
         .lock()
         .map_err(|_| polars_err!(ComputeError: "a rule batch failed"))?;
-    let mut out = std::mem::take(&mut *t);
-    // No batch at all (an empty dataset) still gives one sum per column.
-    out.sums.resize(columns, 0);
-    Ok(out)
+    *tally = std::mem::take(&mut *t);
+    Ok(())
 }

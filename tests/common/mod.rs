@@ -69,10 +69,16 @@ impl Workdir {
 
     /// Run `yibao ARGS` with this folder as the workspace and the current directory.
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(&[], args)
+    }
+
+    /// The same with environment variables set.
+    pub fn run_with(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
         let out = Command::cargo_bin("yibao")
             .unwrap()
             .current_dir(self.dir.path())
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .args(args)
             .output()
             .unwrap();
