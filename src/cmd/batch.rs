@@ -45,6 +45,8 @@ pub fn run(ctx: &Ctx, args: BatchArgs) -> miette::Result<ExitCode> {
         return finish(ctx, &summary, breached);
     }
     pipeline::write_report(&ws, &mut checked)?;
+    // Written: the flagged records need not stay in memory while the clean ones stream out.
+    checked.rejects = Vec::new();
     let mut store = Store::open(&ws.root)?;
     let bar = progress::counter(ctx.quiet, "emitting batches");
     let verbose = ctx.verbose > 0;

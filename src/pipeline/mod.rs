@@ -294,7 +294,7 @@ pub fn run(
         dirty: batch.is_some(),
         ..engine::Options::default()
     };
-    let outcome = timed(
+    let mut outcome = timed(
         progress,
         Stage::Check,
         format!("{} rules on {} datasets", rules.len(), inputs.len()),
@@ -340,10 +340,14 @@ pub fn run(
         || {
             let rejects_dir = out_dir.join("rejects");
             std::fs::create_dir_all(&rejects_dir).map_err(|e| io_err(&rejects_dir, e))?;
-            for (name, df) in &outcome.rejects {
-                let bytes = report::rejects_csv(&mut df.clone()).map_err(polars_err)?;
+            for (name, df) in &mut outcome.rejects {
+                // Serialised straight into the file that is renamed into place: at 10M
+                // records the rejects are hundreds of megabytes.
                 let path = rejects_dir.join(format!("{name}.csv"));
-                crate::atomic::write(&path, &bytes).map_err(|e| io_err(&path, e))?;
+                crate::atomic::write_with(&path, |w| {
+                    report::write_rejects_csv(df, w).map_err(std::io::Error::other)
+                })
+                .map_err(|e| io_err(&path, e))?;
             }
             let path = out_dir.join("report.json");
             crate::atomic::write(&path, &report::json(&report)).map_err(|e| io_err(&path, e))?;

@@ -130,14 +130,8 @@ pub fn json(report: &Report) -> Vec<u8> {
     v
 }
 
-/// A rejects file: UTF-8 with a BOM so spreadsheet programs show the Chinese right.
-pub fn rejects_csv(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
-    let mut buf = Vec::new();
-    write_rejects_csv(df, &mut buf)?;
-    Ok(buf)
-}
-
-/// [`rejects_csv`] into a writer: the CSV is serialised batch by batch, never whole in memory.
+/// A rejects file, into a writer: UTF-8 with a BOM so spreadsheet programs show the Chinese
+/// right, serialised batch by batch, never whole in memory.
 pub fn write_rejects_csv<W: std::io::Write>(df: &mut DataFrame, out: W) -> PolarsResult<()> {
     CsvWriter::new(out)
         .include_bom(true)
