@@ -13,20 +13,8 @@ use serde_json::Value;
 
 /// Generate `rows` fee lines (seed 1) with the given `[batch]` settings.
 fn generated(rows: u64, batch: &str) -> Workdir {
-    let w = Workdir::new();
-    w.run(&[
-        "samples",
-        "generate",
-        "--rows",
-        &rows.to_string(),
-        "--seed",
-        "1",
-        "--out",
-        ".",
-    ])
-    .expect_code(0);
-    let toml = std::fs::read_to_string(w.path().join("yibao.toml")).unwrap();
-    w.write("yibao.toml", format!("{toml}\n[batch]\n{batch}\n"));
+    let w = common::generated(rows, 1);
+    w.append_config(&format!("[batch]\n{batch}"));
     w
 }
 

@@ -23,23 +23,8 @@ const ROWS: u64 = 6000;
 const KILLS: usize = 40;
 
 fn generated() -> Workdir {
-    let w = Workdir::new();
-    w.run(&[
-        "samples",
-        "generate",
-        "--rows",
-        &ROWS.to_string(),
-        "--seed",
-        "3",
-        "--out",
-        ".",
-    ])
-    .expect_code(0);
-    let toml = std::fs::read_to_string(w.path().join("yibao.toml")).unwrap();
-    w.write(
-        "yibao.toml",
-        format!("{toml}\n[batch]\nmax_records = 10\nmax_bytes = 1000000\n"),
-    );
+    let w = common::generated(ROWS, 3);
+    w.append_config("[batch]\nmax_records = 10\nmax_bytes = 1000000");
     w
 }
 

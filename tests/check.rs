@@ -11,19 +11,7 @@ use serde_json::Value;
 
 /// Generate `rows` fee lines (seed 1) into the workdir.
 fn generated(rows: u64) -> Workdir {
-    let w = Workdir::new();
-    w.run(&[
-        "samples",
-        "generate",
-        "--rows",
-        &rows.to_string(),
-        "--seed",
-        "1",
-        "--out",
-        ".",
-    ])
-    .expect_code(0);
-    w
+    common::generated(rows, 1)
 }
 
 /// Severity of every rule of the built-in packs.
@@ -261,10 +249,7 @@ fn overlap(w: &Workdir) -> usize {
 fn a_breached_threshold_exits_1() {
     let w = generated(5_000);
     let config = std::fs::read_to_string(w.path().join("yibao.toml")).unwrap();
-    w.write(
-        "yibao.toml",
-        format!("{config}\n[thresholds]\ndirty_rate = 0.05\n"),
-    );
+    w.append_config("[thresholds]\ndirty_rate = 0.05");
     let out = w.run(&["check"]);
     out.expect_code(1);
     assert!(

@@ -14,12 +14,7 @@ use serde_json::Value;
 /// Generate 20,000 fee lines (seed 1) into the workdir: settlements 86 dirty of 1,976, fee
 /// details 2,338 dirty of 20,000.
 fn generated() -> Workdir {
-    let w = Workdir::new();
-    w.run(&[
-        "samples", "generate", "--rows", "20000", "--seed", "1", "--out", ".",
-    ])
-    .expect_code(0);
-    w
+    common::generated(20_000, 1)
 }
 
 /// truth.csv: dataset -> row -> the rules it must fail.
@@ -352,11 +347,7 @@ fn nightly_prints_one_line_and_exits_by_threshold() {
     assert!(line.is_match(&out.stdout), "{:?}", out.stdout);
     assert_eq!(out.stderr, "", "nightly is quiet");
 
-    let toml = std::fs::read_to_string(w.path().join("yibao.toml")).unwrap();
-    w.write(
-        "yibao.toml",
-        format!("{toml}\n[thresholds]\ndirty_rate = 0.05\n"),
-    );
+    w.append_config("[thresholds]\ndirty_rate = 0.05");
     let out = w.run(&["run", "--nightly"]);
     out.expect_code(1);
     assert!(out.stdout.ends_with("— BREACHED\n"), "{}", out.stdout);
