@@ -85,11 +85,7 @@ impl Store {
         table: &Table,
         replace: bool,
     ) -> Result<ImportSummary, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sql = super::sqlite_err(&self.path);
         let tx = self.conn.transaction().map_err(sql)?;
         let existing: Option<(i64, i64, String)> = tx
             .query_row(

@@ -228,11 +228,7 @@ impl Store {
     /// Record a run, all or nothing; drop the record identities of runs older than the latest
     /// [`KEEP_RECORD_RUNS`]. Returns the run's row id.
     pub fn record_run(&mut self, run: &RunRecord) -> Result<i64, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sql = super::sqlite_err(&self.path);
         let tx = self.conn.transaction().map_err(sql)?;
         tx.execute(
             "INSERT INTO runs (run_id, started_at, finished_at, command, records, dirty, rate,

@@ -242,11 +242,7 @@ impl Store {
         batch: &BatchRow,
         records: &[LedgerRecord],
     ) -> Result<i64, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sql = super::sqlite_err(&self.path);
         let tx = self.conn.transaction().map_err(sql)?;
         tx.execute(
             "INSERT INTO ledger_batches (dataset, number, run_id, records, corrections, bytes,
@@ -291,11 +287,7 @@ impl Store {
     /// Abandon a pending batch whose file never appeared: its records are released (a later
     /// run emits them again) and its number stays taken. One transaction.
     pub fn ledger_abandon(&mut self, id: i64) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sql = super::sqlite_err(&self.path);
         let tx = self.conn.transaction().map_err(sql)?;
         tx.execute("DELETE FROM ledger_records WHERE batch_id = ?1", [id])
             .map_err(sql)?;

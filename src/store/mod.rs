@@ -273,11 +273,7 @@ impl Store {
     }
 
     fn setup(&mut self) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sql = sqlite_err(&self.path);
         self.conn
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sql)?;
@@ -310,10 +306,18 @@ impl Store {
 
     /// Wrap a rusqlite error with the store's path.
     fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
+        sqlite_err(&self.path)(source)
+    }
+}
+
+/// Wraps a rusqlite error with the store's path; usable while a transaction borrows the
+/// connection (the path is a field of its own).
+pub(crate) fn sqlite_err(
+    path: &std::path::Path,
+) -> impl Fn(rusqlite::Error) -> StoreError + Copy + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
