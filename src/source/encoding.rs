@@ -21,6 +21,14 @@ pub struct Guess {
 
 /// Guess the encoding of `head`, the first bytes of a file (it may end mid-character).
 pub fn guess(head: &[u8]) -> Guess {
+    if let Some((encoding, bom)) = utf16(head) {
+        return Guess {
+            encoding,
+            confidence: if bom { 1.0 } else { 0.9 },
+            bom,
+            declared: false,
+        };
+    }
     if let Some(rest) = head.strip_prefix(b"\xEF\xBB\xBF") {
         let _ = rest;
         return Guess {
@@ -93,6 +101,38 @@ pub fn guess(head: &[u8]) -> Guess {
         confidence: (confidence * 1000.0).round() / 1000.0,
         bom: false,
         declared: false,
+    }
+}
+
+/// UTF-16 by its byte-order mark, or without one by the zero bytes that ASCII text leaves in
+/// every other byte; with whether a BOM was there.
+pub fn utf16(head: &[u8]) -> Option<(Encoding, bool)> {
+    if head.starts_with(b"\xFF\xFE") {
+        return Some((Encoding::Utf16Le, true));
+    }
+    if head.starts_with(b"\xFE\xFF") {
+        return Some((Encoding::Utf16Be, true));
+    }
+    let pairs = head.len() / 2;
+    if pairs < 8 {
+        return None;
+    }
+    let zeros_at = |parity: usize| {
+        head.iter()
+            .skip(parity)
+            .step_by(2)
+            .take(pairs)
+            .filter(|b| **b == 0)
+            .count()
+    };
+    let (even, odd) = (zeros_at(0), zeros_at(1));
+    // ASCII in UTF-16LE is `x 00 x 00`: most odd bytes zero, almost no even ones.
+    if odd * 10 >= pairs * 4 && even * 20 < pairs {
+        Some((Encoding::Utf16Le, false))
+    } else if even * 10 >= pairs * 4 && odd * 20 < pairs {
+        Some((Encoding::Utf16Be, false))
+    } else {
+        None
     }
 }
 
@@ -188,6 +228,26 @@ mod tests {
         // 𠀀 (U+20000) needs four bytes in GB18030.
         let (bytes, _, _) = encoding_rs::GB18030.encode("姓名,𠀀\n");
         assert_eq!(guess(&bytes).encoding, Encoding::Gb18030);
+    }
+
+    #[test]
+    fn utf16_with_and_without_bom() {
+        let mut le = vec![0xFF, 0xFE];
+        for unit in TEXT.encode_utf16() {
+            le.extend_from_slice(&unit.to_le_bytes());
+        }
+        assert_eq!(
+            (guess(&le).encoding, guess(&le).bom),
+            (Encoding::Utf16Le, true)
+        );
+        assert_eq!(guess(&le[2..]).encoding, Encoding::Utf16Le);
+        let be: Vec<u8> = "a,b,c\n1,2,3\n"
+            .encode_utf16()
+            .flat_map(|u| u.to_be_bytes())
+            .collect();
+        assert_eq!(guess(&be).encoding, Encoding::Utf16Be);
+        // GBK text has no zero bytes.
+        assert!(utf16(&encoding_rs::GBK.encode(TEXT).0).is_none());
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod excel;
 pub mod normalise;
 mod parquet;
 pub mod sink;
+pub mod split;
 mod sqlite;
 mod text;
 
@@ -74,6 +75,13 @@ pub struct FileReport {
     pub header_row: Option<u64>,
     /// Records read.
     pub rows: u64,
+    /// Text files: lines in the file; every one is in the header, a record (which may span
+    /// lines), the title rows above the header, or blank.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<u64>,
+    /// Text files: empty lines, which hold no record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blank_lines: Option<u64>,
     /// Column names as found (after trimming).
     pub columns: Vec<String>,
     /// Defects found while reading, with sample locations.
@@ -269,7 +277,7 @@ fn sniff(path: &Path) -> Result<Option<(Format, &'static str)>, ReadError> {
         Some((Format::Sqlite, "a SQLite database"))
     } else if head.is_empty() {
         None
-    } else if head.contains(&0) && !head.starts_with(b"\xFF\xFE") {
+    } else if head.contains(&0) && encoding::utf16(head).is_none() {
         Some((Format::Csv, "binary data"))
     } else {
         Some((Format::Csv, "text"))
@@ -325,6 +333,8 @@ pub fn read_file(
                 sheet: None,
                 header_row: Some(t.header_line),
                 rows: t.written.rows,
+                lines: Some(t.lines),
+                blank_lines: Some(t.blank_lines),
                 columns: t.columns,
                 defects: t.written.defects,
                 blanks: t.written.blanks,
@@ -342,6 +352,8 @@ pub fn read_file(
                 sheet: Some(x.sheet),
                 header_row: Some(x.header_row),
                 rows: x.written.rows,
+                lines: None,
+                blank_lines: None,
                 columns: x.columns,
                 defects: x.written.defects,
                 blanks: x.written.blanks,
@@ -362,6 +374,8 @@ pub fn read_file(
                 sheet: Some(s.label.clone()),
                 header_row: None,
                 rows: s.written.rows,
+                lines: None,
+                blank_lines: None,
                 columns: s.columns,
                 defects: s.written.defects,
                 blanks: s.written.blanks,

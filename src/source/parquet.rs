@@ -55,6 +55,8 @@ pub fn read(path: &Path) -> Result<(LazyFrame, FileReport), ReadError> {
             sheet: None,
             header_row: None,
             rows,
+            lines: None,
+            blank_lines: None,
             columns,
             defects: Defects::default(),
             blanks: Default::default(),

@@ -3,13 +3,14 @@
 //! is then streamed record by record (quoted fields may hold newlines) into the sink.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
 use super::encoding::{guess, Guess};
 use super::sink::{ColumnRole, Sink, Written};
+use super::split::{records_of, CrToLf, Record, Splitter};
 use super::{FileOptions, ReadError};
 use crate::workspace::Encoding;
 
@@ -28,6 +29,10 @@ pub struct TextRead {
     pub header_line: u64,
     /// Column names.
     pub columns: Vec<String>,
+    /// Lines in the file (a last line without a newline counts).
+    pub lines: u64,
+    /// Empty lines, which hold no record.
+    pub blank_lines: u64,
     /// What the sink wrote.
     pub written: Written,
 }
@@ -63,40 +68,31 @@ pub fn read(
         None => detect_header(&head_text, delimiter),
     };
 
+    // Classic Mac exports end lines with a lone `\r`; the splitter reads `\n`.
+    let mac_line_ends = !head_text.contains('\n') && head_text.contains('\r');
     let decoder = DecodeReaderBytesBuilder::new()
-        .encoding(Some(match encoding.encoding {
-            Encoding::Utf8 => encoding_rs::UTF_8,
-            Encoding::Gbk | Encoding::Gb18030 => encoding_rs::GB18030,
-        }))
+        .encoding(Some(encoding.encoding.decoder()))
         .bom_sniffing(true)
         .build(open()?);
-    let lines = LineIndex::default();
-    let decoder = LineCounting {
-        inner: decoder,
-        offset: 0,
-        index: lines.clone(),
+    let decoded: Box<dyn Read> = if mac_line_ends {
+        Box::new(CrToLf(decoder))
+    } else {
+        Box::new(decoder)
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .buffer_capacity(1 << 16)
-        .from_reader(decoder);
-
-    let mut record = csv::StringRecord::new();
+    let mut splitter = Splitter::new(BufReader::with_capacity(1 << 16, decoded), delimiter);
+    let mut record = Record::default();
     let mut index = 0usize;
     let mut header: Option<(u64, Vec<String>)> = None;
     let mut sink: Option<Sink> = None;
     loop {
-        let more = reader
-            .read_record(&mut record)
-            .map_err(|e| csv_error(path, encoding, e))?;
+        let more = splitter
+            .next_record(&mut record)
+            .map_err(|e| read_error(path, encoding, splitter.lines_read() + 1, e))?;
         if !more {
             break;
         }
-        // csv's own line numbers drift on CRLF files; count newlines before the record's byte.
-        let line = lines.line_of(record.position().map_or(0, |p| p.byte()));
-        if record.iter().any(|f| f.contains('\u{FFFD}')) {
+        let line = record.line;
+        if record.fields.iter().any(|f| f.contains('\u{FFFD}')) {
             return Err(ReadError::Undecodable {
                 path: path.to_path_buf(),
                 line,
@@ -115,9 +111,10 @@ pub fn read(
             continue;
         }
         index += 1;
+        let fields = record.fields.iter().map(String::as_str);
         match sink.as_mut() {
             Some(s) => {
-                s.push(line, record.iter(), None)?;
+                s.push(line, fields, record.defect.map(|d| d.note().to_string()))?;
                 if index % 65_536 == 0 {
                     if let Some(p) = &opts.progress {
                         (p.0)(index as u64);
@@ -125,7 +122,9 @@ pub fn read(
                 }
             }
             None => {
-                let names = super::column_names(record.iter());
+                let names = super::column_names(fields);
+                // From here on, a record spanning lines must have the header's field count.
+                splitter.expect_width(names.len());
                 let role_list = names.iter().map(|n| roles(n)).collect();
                 sink = Some(Sink::create(
                     out,
@@ -153,75 +152,32 @@ pub fn read(
         delimiter,
         header_line,
         columns,
+        lines: splitter.lines_read(),
+        blank_lines: splitter.blank_lines(),
         written: sink.finish()?,
     })
 }
 
-/// Newline offsets seen by the reader and not yet counted: record starts only move forward, so
-/// each offset is counted once and dropped.
-#[derive(Clone, Default)]
-struct LineIndex(std::rc::Rc<std::cell::RefCell<(u64, std::collections::VecDeque<u64>)>>);
-
-impl LineIndex {
-    /// The 1-based line of a record starting at `offset` of the decoded stream. On CRLF files csv
-    /// puts a record's start on the `\n` ending the line before, so a newline at `offset` counts.
-    fn line_of(&self, offset: u64) -> u64 {
-        let mut inner = self.0.borrow_mut();
-        let (counted, pending) = &mut *inner;
-        while pending.front().is_some_and(|nl| *nl <= offset) {
-            pending.pop_front();
-            *counted += 1;
-        }
-        *counted + 1
-    }
-}
-
-/// Passes the decoded bytes through, noting where each newline is.
-struct LineCounting<R> {
-    inner: R,
-    offset: u64,
-    index: LineIndex,
-}
-
-impl<R: Read> Read for LineCounting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut pending = self.index.0.borrow_mut();
-        for at in memchr::memchr_iter(b'\n', &buf[..n]) {
-            pending.1.push_back(self.offset + at as u64);
-        }
-        self.offset += n as u64;
-        Ok(n)
-    }
-}
-
-fn csv_error(path: &Path, encoding: Guess, e: csv::Error) -> ReadError {
-    let line = e.position().map_or(0, |p| p.line());
-    match e.kind() {
-        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-            ReadError::Undecodable {
-                path: path.to_path_buf(),
-                line,
-                encoding: encoding.encoding.as_str(),
-                declared: encoding.declared,
-            }
-        }
-        _ => ReadError::Csv {
+fn read_error(path: &Path, encoding: Guess, line: u64, e: std::io::Error) -> ReadError {
+    if e.kind() == std::io::ErrorKind::InvalidData {
+        ReadError::Undecodable {
             path: path.to_path_buf(),
             line,
-            detail: e.to_string(),
-        },
+            encoding: encoding.encoding.as_str(),
+            declared: encoding.declared,
+        }
+    } else {
+        ReadError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }
     }
 }
 
 /// Decode the head sample for detection; a character cut at the end is dropped.
 fn decode_head(head: &[u8], encoding: Encoding) -> String {
-    let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let enc = match encoding {
-        Encoding::Utf8 => encoding_rs::UTF_8,
-        Encoding::Gbk | Encoding::Gb18030 => encoding_rs::GB18030,
-    };
-    let (text, _) = enc.decode_without_bom_handling(body);
+    // A byte-order mark of the file's own encoding is no text.
+    let (text, _) = encoding.decoder().decode_with_bom_removal(head);
     let mut text = text.into_owned();
     if head.len() >= HEAD_BYTES {
         // The last line may be cut: leave it out of detection.
@@ -259,16 +215,14 @@ fn detect_delimiter(text: &str) -> u8 {
 /// at least half of its fields filled (title lines above a header have one field, or one filled
 /// field and trailing delimiters).
 fn detect_header(text: &str, delimiter: u8) -> usize {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    let shapes: Vec<(usize, usize)> = reader
-        .records()
+    let (records, _, _) = records_of(text.as_bytes(), delimiter, None);
+    let shapes: Vec<(usize, usize)> = records
+        .iter()
         .take(HEAD_RECORDS)
-        .map_while(Result::ok)
-        .map(|r| (r.len(), r.iter().filter(|f| !f.trim().is_empty()).count()))
+        .map(|r| {
+            let filled = r.fields.iter().filter(|f| !f.trim().is_empty()).count();
+            (r.fields.len(), filled)
+        })
         .collect();
     let totals: Vec<usize> = shapes.iter().map(|s| s.0).collect();
     let modal = modal(&totals);

@@ -107,6 +107,12 @@ pub enum Encoding {
     Gbk,
     /// GB18030.
     Gb18030,
+    /// UTF-16, little-endian: what Excel's "Unicode Text" export writes (with a BOM).
+    #[serde(rename = "utf-16le")]
+    Utf16Le,
+    /// UTF-16, big-endian.
+    #[serde(rename = "utf-16be")]
+    Utf16Be,
 }
 
 impl Encoding {
@@ -116,6 +122,8 @@ impl Encoding {
             "utf-8" | "utf8" | "utf-8-bom" | "utf-8-sig" => Encoding::Utf8,
             "gbk" | "cp936" | "gb2312" => Encoding::Gbk,
             "gb18030" => Encoding::Gb18030,
+            "utf-16" | "utf-16le" | "utf16" | "utf16le" | "unicode" => Encoding::Utf16Le,
+            "utf-16be" | "utf16be" => Encoding::Utf16Be,
             _ => return None,
         })
     }
@@ -126,6 +134,18 @@ impl Encoding {
             Encoding::Utf8 => "utf-8",
             Encoding::Gbk => "gbk",
             Encoding::Gb18030 => "gb18030",
+            Encoding::Utf16Le => "utf-16le",
+            Encoding::Utf16Be => "utf-16be",
+        }
+    }
+
+    /// The decoder for it.
+    pub fn decoder(self) -> &'static encoding_rs::Encoding {
+        match self {
+            Encoding::Utf8 => encoding_rs::UTF_8,
+            Encoding::Gbk | Encoding::Gb18030 => encoding_rs::GB18030,
+            Encoding::Utf16Le => encoding_rs::UTF_16LE,
+            Encoding::Utf16Be => encoding_rs::UTF_16BE,
         }
     }
 }
