@@ -1,12 +1,17 @@
-//! The workspace run lock, `.yibao/run.lock`: two `yibao run` on one workspace would interleave
-//! their outputs and history, so the second one is refused and told who holds the lock.
+//! The workspace lock, `.yibao/workspace.lock`: every command that writes the ledger, the
+//! history, the code tables or the crosswalks (`run`, `batch`, `codes import`, `map accept`)
+//! holds it, so two of them on one workspace cannot interleave. The second one is refused and
+//! told who holds the lock.
 //!
-//! The file is created with `create_new` (atomic on every local file system) and holds the
-//! holder's pid, host, start time and command as JSON. A lock whose pid no longer runs on this
-//! host is stale (the holder was killed) and is taken over; a lock from another host is never
-//! taken over, since its pid cannot be checked from here.
+//! The lock is an OS advisory lock on the file (`File::try_lock`: `flock` on Unix, `LockFileEx`
+//! on Windows), so the kernel releases it when its holder dies, however it dies: no stale lock,
+//! no pid to check, no race between two takers of a dead one. The file itself stays; while the
+//! lock is held it says who holds it (pid, host, start, command as JSON), which is only for the
+//! message. On a network file system without advisory locks, taking the lock fails with an I/O
+//! error rather than pretending.
 
-use std::io::Write;
+use std::fs::{File, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use miette::Diagnostic;
@@ -26,29 +31,38 @@ pub struct Holder {
     pub command: String,
 }
 
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pid {} on {} ({}, started {})",
+            self.pid, self.host, self.command, self.started
+        )
+    }
+}
+
 /// Why the lock could not be taken.
 #[derive(Debug, Error, Diagnostic)]
 pub enum LockError {
-    /// Another run holds it.
-    #[error(
-        "workspace is locked by pid {} on {} ({}, started {}); nothing was done",
-        holder.pid, holder.host, holder.command, holder.started
-    )]
+    /// Another command holds it.
+    #[error("workspace is locked by {who}; nothing was done")]
     #[diagnostic(
         code(yibao::run::locked),
-        help("wait for that run to finish; if it is gone (another host, or a crash), remove {}", path.display())
+        help("wait for it to finish and run this again; the lock is released when its holder ends, even when killed")
     )]
     Held {
-        /// The holder.
-        holder: Holder,
+        /// Who holds it, as the lock file says (`another yibao process` while it is being written).
+        who: String,
+        /// The holder, when the lock file could be read.
+        holder: Option<Holder>,
         /// The lock file.
         path: PathBuf,
     },
-    /// The lock file could not be written or read.
-    #[error("cannot use the run lock {}: {source}", path.display())]
+    /// The lock file could not be opened, locked or written.
+    #[error("cannot use the workspace lock {}: {source}", path.display())]
     #[diagnostic(
         code(yibao::io::lock),
-        help("check that the workspace's .yibao folder is writable")
+        help("check that the workspace's .yibao folder is writable and on a file system with file locks")
     )]
     Io {
         /// The lock file.
@@ -59,21 +73,21 @@ pub enum LockError {
     },
 }
 
-/// A held lock; released (the file removed) when dropped.
+/// A held lock; released when dropped (or when the process ends).
 #[derive(Debug)]
-pub struct RunLock {
-    path: PathBuf,
+pub struct WorkspaceLock {
+    file: File,
     holder: Holder,
 }
 
-impl RunLock {
+impl WorkspaceLock {
     /// The lock file of a workspace.
     pub fn path_in(workspace: &Path) -> PathBuf {
-        workspace.join(".yibao").join("run.lock")
+        workspace.join(".yibao").join("workspace.lock")
     }
 
-    /// Take the lock of `workspace` for `command`, taking over a stale one.
-    pub fn acquire(workspace: &Path, command: &str) -> Result<RunLock, LockError> {
+    /// Take the lock of `workspace` for `command`, or say who holds it.
+    pub fn acquire(workspace: &Path, command: &str) -> Result<WorkspaceLock, LockError> {
         let path = Self::path_in(workspace);
         let io = |source| LockError::Io {
             path: path.clone(),
@@ -82,59 +96,38 @@ impl RunLock {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let holder = read_holder(&mut file);
+                let who = holder
+                    .as_ref()
+                    .map_or_else(|| "another yibao process".to_string(), Holder::to_string);
+                return Err(LockError::Held { who, holder, path });
+            }
+            Err(TryLockError::Error(e)) => return Err(io(e)),
+        }
         let holder = Holder {
             pid: std::process::id(),
             host: host_name(),
             started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             command: command.to_string(),
         };
+        // What the file says is only for the message of a refused taker; the lock is the flock.
         let body = serde_json::to_vec(&holder).unwrap_or_default();
-        // Two attempts: the second after removing a stale lock.
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    f.write_all(&body).and_then(|()| f.sync_all()).map_err(io)?;
-                    return Ok(RunLock { path, holder });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let other = read_holder(&path);
-                    match other {
-                        Some(h) if h.host == holder.host && !alive(h.pid) => {
-                            // The holder died without releasing it: take over.
-                            match std::fs::remove_file(&path) {
-                                Ok(()) => continue,
-                                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                                Err(e) => return Err(io(e)),
-                            }
-                        }
-                        Some(h) => return Err(LockError::Held { holder: h, path }),
-                        // Being written this instant by its holder, or unreadable: held.
-                        None => {
-                            return Err(LockError::Held {
-                                holder: Holder {
-                                    pid: 0,
-                                    host: "?".into(),
-                                    started: "?".into(),
-                                    command: "unknown".into(),
-                                },
-                                path,
-                            })
-                        }
-                    }
-                }
-                Err(e) => return Err(io(e)),
-            }
-        }
-        match read_holder(&path) {
-            Some(h) => Err(LockError::Held { holder: h, path }),
-            None => Err(io(std::io::Error::other(
-                "the lock changed hands while taking it",
-            ))),
-        }
+        file.set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(&body))
+            .and_then(|()| file.flush())
+            .map_err(io)?;
+        Ok(WorkspaceLock { file, holder })
     }
 
     /// Who holds it (this process).
@@ -143,17 +136,19 @@ impl RunLock {
     }
 }
 
-impl Drop for RunLock {
+impl Drop for WorkspaceLock {
     fn drop(&mut self) {
-        // Remove only our own lock: a stale-lock takeover by someone else must not be undone.
-        if read_holder(&self.path).is_some_and(|h| h == self.holder) {
-            let _ = std::fs::remove_file(&self.path);
-        }
+        // Emptied first, so that nobody reads a holder that has gone; the kernel drops the lock
+        // with the file handle (and with the process, if it never gets here).
+        let _ = self.file.set_len(0);
+        let _ = self.file.unlock();
     }
 }
 
-fn read_holder(path: &Path) -> Option<Holder> {
-    let text = std::fs::read(path).ok()?;
+fn read_holder(file: &mut File) -> Option<Holder> {
+    let mut text = Vec::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_end(&mut text).ok()?;
     serde_json::from_slice(&text).ok()
 }
 
@@ -168,17 +163,6 @@ fn host_name() -> String {
         .unwrap_or_else(|| "localhost".to_string())
 }
 
-/// Whether a process runs. Linux answers through /proc; elsewhere a lock is assumed alive, so
-/// a stale one there must be removed by hand (the message says which file).
-fn alive(pid: u32) -> bool {
-    let proc = Path::new("/proc");
-    if proc.join("self").exists() {
-        proc.join(pid.to_string()).exists()
-    } else {
-        true
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,8 +170,8 @@ mod tests {
     #[test]
     fn second_taker_is_refused_and_release_frees_it() {
         let dir = tempfile::tempdir().unwrap();
-        let first = RunLock::acquire(dir.path(), "yibao run").unwrap();
-        let err = RunLock::acquire(dir.path(), "yibao run --nightly").unwrap_err();
+        let first = WorkspaceLock::acquire(dir.path(), "yibao run").unwrap();
+        let err = WorkspaceLock::acquire(dir.path(), "yibao batch").unwrap_err();
         let text = err.to_string();
         assert!(
             text.starts_with(&format!(
@@ -198,25 +182,42 @@ mod tests {
         );
         assert!(text.contains("(yibao run, started "), "{text}");
         drop(first);
-        assert!(!RunLock::path_in(dir.path()).exists());
-        RunLock::acquire(dir.path(), "yibao run").unwrap();
+        let again = WorkspaceLock::acquire(dir.path(), "yibao batch").unwrap();
+        assert_eq!(again.holder().command, "yibao batch");
     }
 
     #[test]
-    #[cfg(target_os = "linux")]
-    fn stale_lock_is_taken_over() {
+    fn i16_11_leftover_lock_file_of_a_dead_holder_is_not_a_lock() {
+        // What a killed holder leaves behind: the file with its details, but no flock.
         let dir = tempfile::tempdir().unwrap();
-        let path = RunLock::path_in(dir.path());
+        let path = WorkspaceLock::path_in(dir.path());
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        // A pid above the kernel's pid_max never runs.
-        let stale = Holder {
-            pid: 99_999_999,
+        let dead = Holder {
+            pid: 0,
             host: host_name(),
             started: "2026-01-01T00:00:00Z".into(),
             command: "yibao run".into(),
         };
-        std::fs::write(&path, serde_json::to_vec(&stale).unwrap()).unwrap();
-        let lock = RunLock::acquire(dir.path(), "yibao run").unwrap();
+        std::fs::write(&path, serde_json::to_vec(&dead).unwrap()).unwrap();
+        let lock = WorkspaceLock::acquire(dir.path(), "yibao run").unwrap();
         assert_eq!(lock.holder().pid, std::process::id());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(&format!("\"pid\":{}", std::process::id())),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn i16_11_lock_taken_while_its_file_is_empty_still_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = WorkspaceLock::acquire(dir.path(), "yibao run").unwrap();
+        std::fs::write(WorkspaceLock::path_in(dir.path()), b"").unwrap();
+        let err = WorkspaceLock::acquire(dir.path(), "yibao batch").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "workspace is locked by another yibao process; nothing was done"
+        );
+        drop(first);
     }
 }

@@ -368,9 +368,10 @@ fn overlapping_runs_the_second_is_refused() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let lock = w.path().join(".yibao/run.lock");
+    let lock = w.path().join(".yibao/workspace.lock");
     let start = std::time::Instant::now();
-    while !lock.exists() {
+    // The holder writes who it is once it holds the lock.
+    while std::fs::metadata(&lock).map_or(true, |m| m.len() == 0) {
         assert!(
             start.elapsed().as_secs() < 30,
             "the first run never took the lock"
@@ -393,14 +394,20 @@ fn overlapping_runs_the_second_is_refused() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!lock.exists(), "the lock is released");
+    assert_eq!(
+        std::fs::metadata(&lock).unwrap().len(),
+        0,
+        "the lock is released and its holder's details cleared"
+    );
+    // Released: the next run takes it.
+    w.run(&["run", "--nightly"]).expect_code(0);
     let report = report_json(&w);
     assert_eq!(
         report["trend"].as_array().unwrap().len(),
-        1,
-        "one run in the history"
+        2,
+        "the refused run is not in the history"
     );
-    assert_eq!(std::fs::read_dir(w.path().join("out")).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(w.path().join("out")).unwrap().count(), 2);
 }
 
 #[test]

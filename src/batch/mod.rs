@@ -147,6 +147,13 @@ pub struct Manifest {
 /// The layout version of manifest.json.
 pub const MANIFEST_SCHEMA: u32 = 1;
 
+/// A dataset's records' identity in the ledger beyond their key: `<area>/<kind>` (`-` without
+/// an area). What was uploaded is a fact about the record, so renaming the dataset in
+/// yibao.toml neither re-emits its records nor forgets them.
+pub fn stream_of(ds: &crate::workspace::Dataset) -> String {
+    format!("{}/{}", ds.area.as_deref().unwrap_or("-"), ds.kind.as_str())
+}
+
 /// The file name of a batch.
 pub fn file_name(number: u64) -> String {
     format!("{number:06}.json")
@@ -169,6 +176,10 @@ pub struct DatasetSummary {
     pub duplicate_keys: u64,
     /// Clean records with an empty key field: cannot be tracked, left out.
     pub missing_key: u64,
+    /// Other dataset names under which records of the same area and kind were emitted before
+    /// (a rename): those records count as emitted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub continues: Vec<String>,
     /// The folder of its batches.
     pub dir: PathBuf,
     /// Batches (planned with `--dry-run`, else written).

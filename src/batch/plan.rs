@@ -79,19 +79,31 @@ fn prefix128(hash: &[u8]) -> u128 {
 }
 
 impl Seen {
-    /// Load what the ledger holds for a dataset (latest content per key wins).
-    pub fn load(store: &Store, dataset: &str) -> Result<Seen, BatchError> {
+    /// Load what the ledger holds for a stream (`batch::stream_of`; latest content per key
+    /// wins), under whatever dataset names it was emitted.
+    pub fn load(store: &Store, stream: &str) -> Result<Seen, BatchError> {
         let mut seen = Seen::default();
-        store.ledger_emitted(dataset, |key, hash| {
-            seen.map.insert(
-                digest(key.as_bytes()),
-                Mark {
-                    hash: prefix128(hash),
-                    now: false,
-                },
-            );
-        })?;
+        store.ledger_emitted(stream, |key, hash| seen.mark(key, hash))?;
         Ok(seen)
+    }
+
+    /// As `load`, plus the batches `dataset` recorded before streams existed (what
+    /// `Store::ledger_adopt` would give the stream), for a plan that must not write.
+    pub fn load_or_legacy(store: &Store, stream: &str, dataset: &str) -> Result<Seen, BatchError> {
+        let mut seen = Seen::default();
+        store.ledger_emitted_legacy(dataset, |key, hash| seen.mark(key, hash))?;
+        store.ledger_emitted(stream, |key, hash| seen.mark(key, hash))?;
+        Ok(seen)
+    }
+
+    fn mark(&mut self, key: &str, hash: &[u8]) {
+        self.map.insert(
+            digest(key.as_bytes()),
+            Mark {
+                hash: prefix128(hash),
+                now: false,
+            },
+        );
     }
 }
 

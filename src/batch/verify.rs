@@ -363,7 +363,13 @@ fn verify_dataset(
                 );
             }
         }
-        for key in store.ledger_duplicates(&name)? {
+        // Across every name the stream had: a rename must not have re-emitted anything.
+        let stream = store.ledger_stream_of(&name)?;
+        let dups = match &stream {
+            Some(stream) => store.ledger_duplicates(stream)?,
+            None => Vec::new(),
+        };
+        for key in dups {
             v.add(
                 Problem::Duplicated,
                 &name,

@@ -198,9 +198,12 @@ pub fn emit(
     let mut datasets = Vec::new();
     for c in clean {
         let name = c.dataset.name.clone();
+        let stream = super::stream_of(&c.dataset);
         let dir = batch_dir(ws, &settings.run_id, &name);
-        let seen = Seen::load(store, &name)?;
-        let first = store.ledger_next_number(&name)?;
+        store.ledger_adopt(&name, &stream)?;
+        let continues = store.ledger_other_names(&stream, &name)?;
+        let seen = Seen::load(store, &stream)?;
+        let first = store.ledger_next_number(&name, &stream)?;
         let mut manifest = header(c, settings, fields_of(c)?);
         let mut started = false;
         let mut act = |p: super::Planned| -> Result<(), BatchError> {
@@ -213,6 +216,7 @@ pub fn emit(
             let row = BatchRow {
                 id: 0,
                 dataset: name.clone(),
+                stream: stream.clone(),
                 number: p.number,
                 run_id: settings.run_id.clone(),
                 records: p.entry.records,
@@ -241,6 +245,7 @@ pub fn emit(
         };
         let mut summary = plan(c, settings, seen, first, &mut act)?;
         summary.dir = dir;
+        summary.continues = continues;
         datasets.push(summary);
     }
     Ok(Summary {
@@ -270,12 +275,19 @@ pub fn dry_run(
     }
     for c in clean {
         let name = &c.dataset.name;
-        let (seen, first) = match store {
-            Some(s) => (Seen::load(s, name)?, s.ledger_next_number(name)?),
-            None => (Seen::default(), 1),
+        let stream = super::stream_of(&c.dataset);
+        let (seen, first, continues) = match store {
+            // Read-only: the rows from before streams are adopted as `emit` would adopt them.
+            Some(s) => (
+                Seen::load_or_legacy(s, &stream, name)?,
+                s.ledger_next_number(name, &stream)?,
+                s.ledger_other_names(&stream, name)?,
+            ),
+            None => (Seen::default(), 1, Vec::new()),
         };
         let mut summary = plan(c, settings, seen, first, &mut |_| Ok(()))?;
         summary.dir = batch_dir(ws, &settings.run_id, name);
+        summary.continues = continues;
         datasets.push(summary);
     }
     Ok(Summary {

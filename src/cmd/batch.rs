@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use yibao::batch::verify::{verify, Verification};
 use yibao::batch::{self, Settings, Summary};
+use yibao::lock::WorkspaceLock;
 use yibao::pipeline::{self, CheckOptions};
 use yibao::store::Store;
 use yibao::workspace::Workspace;
@@ -24,6 +25,13 @@ pub fn run(ctx: &Ctx, args: BatchArgs) -> miette::Result<ExitCode> {
         return run_verify(ctx, dir);
     }
     let ws = Workspace::load(&ctx.workspace)?;
+    // The ledger is read to plan and written to emit: one writer at a time, or two processes
+    // plan the same records (and one's recovery abandons the other's pending batch).
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(WorkspaceLock::acquire(&ws.root, "yibao batch")?)
+    };
     let opts = CheckOptions {
         packs: args.pack,
         datasets: args.dataset,
@@ -125,6 +133,14 @@ fn render(s: &Summary, verbose: bool) -> String {
             d.batches.len(),
             d.unchanged
         );
+        if !d.continues.is_empty() {
+            let _ = writeln!(
+                out,
+                "  continues {} (same area and kind): records emitted under {} are not emitted again",
+                d.continues.join(", "),
+                if d.continues.len() == 1 { "that name" } else { "those names" }
+            );
+        }
         if d.duplicate_keys + d.missing_key > 0 {
             let _ = writeln!(
                 out,

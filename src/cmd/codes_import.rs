@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use yibao::codes::table::read_table;
+use yibao::lock::WorkspaceLock;
 use yibao::store::Store;
 
 use super::{family_arg, print, print_json, Ctx};
@@ -19,6 +20,7 @@ pub fn run(ctx: &Ctx, args: CodesImportArgs) -> miette::Result<ExitCode> {
     let table = read_table(family, &args.files);
     bar.finish_and_clear();
     let table = table?;
+    let _lock = WorkspaceLock::acquire(&ctx.workspace, "yibao codes import")?;
     let mut store = Store::open(&ctx.workspace)?;
     let summary = store.import_code_set(family, &args.version, &table, args.replace)?;
     let seconds = started.elapsed().as_secs_f64();

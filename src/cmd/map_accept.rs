@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use yibao::codes::Family;
+use yibao::lock::WorkspaceLock;
 use yibao::mapping::accept::plan;
 use yibao::mapping::crosswalk::TableStatus;
 use yibao::mapping::load::Crosswalks;
@@ -15,6 +16,8 @@ use crate::cli::MapAcceptArgs;
 /// Run the command.
 pub fn run(ctx: &Ctx, args: MapAcceptArgs) -> miette::Result<ExitCode> {
     let ws = Workspace::load(&ctx.workspace)?;
+    // Crosswalks are rewritten: not while a run reads them.
+    let _lock = WorkspaceLock::acquire(&ws.root, "yibao map accept")?;
     let store = super::open_store(ctx, &ws)?;
     let existing = Crosswalks::load(&ws, store.as_ref())?;
     let rows = review::read(&args.file)?;

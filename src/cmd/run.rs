@@ -1,12 +1,12 @@
 //! `yibao run [--nightly]`: the pipeline (read -> map -> check -> batch -> report) under the
-//! workspace's run lock, each stage shown on stderr, the run recorded in the history. With
+//! workspace lock, each stage shown on stderr, the run recorded in the history. With
 //! `--nightly`: quiet, one summary line on stdout, exit 1 when a threshold is breached (cron).
 
 use std::process::ExitCode;
 
 use indicatif::ProgressBar;
 use yibao::batch;
-use yibao::lock::RunLock;
+use yibao::lock::WorkspaceLock;
 use yibao::pipeline::{self, BatchInput, BatchStage, Options, Progress};
 use yibao::store::history::BatchFigure;
 use yibao::store::Store;
@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
     } else {
         "yibao run"
     };
-    let _lock = RunLock::acquire(&ws.root, command)?;
+    let _lock = WorkspaceLock::acquire(&ws.root, command)?;
     if let Some(ms) = std::env::var(HOLD_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -73,6 +73,8 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
     };
     // Tables yibao.toml names with their files are imported before the run reads the store.
     super::open_store(ctx, &ws)?;
+    // A renamed dataset continues the records emitted under its old name: said, not silent.
+    let mut continues: Vec<String> = Vec::new();
     // The batch stage: the clean records of every dataset into upload batches, in the ledger.
     let mut emit = |input: &BatchInput<'_>| -> miette::Result<Vec<BatchFigure>> {
         let settings = batch::Settings {
@@ -91,6 +93,13 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
             &settings,
             &mut |_, _| {},
         )?;
+        continues.extend(summary.datasets.iter().filter(|d| !d.continues.is_empty()).map(|d| {
+            format!(
+                "{} continues {} (same area and kind): records emitted under the old name are not emitted again\n",
+                d.dataset,
+                d.continues.join(", ")
+            )
+        }));
         Ok(summary
             .datasets
             .iter()
@@ -152,6 +161,9 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
             ));
         }
         let records: u64 = outcome.batches.iter().map(|b| b.records).sum();
+        for line in &continues {
+            text.push_str(line);
+        }
         if batches > 0 {
             text.push_str(&format!(
                 "batches: {batches} written with {} clean records, in {}\n",

@@ -213,7 +213,7 @@ fn timed<T>(
     Ok(out)
 }
 
-/// Run the pipeline over the workspace. The caller holds the run lock.
+/// Run the pipeline over the workspace. The caller holds the workspace lock.
 pub fn run(
     ws: &Workspace,
     opts: &Options,

@@ -44,8 +44,10 @@ impl BatchState {
 pub struct BatchRow {
     /// Row id.
     pub id: i64,
-    /// Dataset name.
+    /// Dataset name (the folder of its file).
     pub dataset: String,
+    /// The records' identity beyond the name: `<area>/<kind>` (`batch::stream_of`).
+    pub stream: String,
     /// Batch number (the file name's NNNNNN).
     pub number: u64,
     /// The run whose folder holds the file.
@@ -80,7 +82,7 @@ pub struct LedgerRecord {
 }
 
 const BATCH_COLUMNS: &str = "id, dataset, number, run_id, records, corrections, bytes, sha256, \
-                             first_key, last_key, state, created_at";
+                             first_key, last_key, state, created_at, stream";
 
 fn batch_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchRow> {
     Ok(BatchRow {
@@ -96,6 +98,7 @@ fn batch_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchRow> {
         last_key: r.get(9)?,
         state: BatchState::parse(&r.get::<_, String>(10)?),
         created_at: r.get(11)?,
+        stream: r.get(12)?,
     })
 }
 
@@ -148,36 +151,103 @@ impl Store {
         Ok(rows)
     }
 
-    /// The number the next batch of a dataset takes: one past every number ever recorded,
-    /// abandoned ones included, so a number never names two different files.
-    pub fn ledger_next_number(&self, dataset: &str) -> Result<u64, StoreError> {
+    /// The number the next batch of a dataset takes: one past every number ever recorded for
+    /// that name or its stream (abandoned ones included), so a file name is never reused and a
+    /// renamed dataset goes on counting.
+    pub fn ledger_next_number(&self, dataset: &str, stream: &str) -> Result<u64, StoreError> {
         let max: Option<i64> = self
             .conn
             .query_row(
-                "SELECT max(number) FROM ledger_batches WHERE dataset = ?1",
-                [dataset],
+                "SELECT max(number) FROM ledger_batches WHERE dataset = ?1 OR stream = ?2",
+                [dataset, stream],
                 |r| r.get(0),
             )
             .map_err(|e| self.err(e))?;
         Ok(max.map_or(1, |m| m as u64 + 1))
     }
 
-    /// Every record emitted in a `done` batch of a dataset, oldest first: `each(key, hash)`.
-    /// A key emitted more than once (corrections) is seen once per emission, the latest last.
+    /// Give the batches recorded under `dataset` before streams existed the stream that dataset
+    /// has now (one transaction; a no-op once done).
+    pub fn ledger_adopt(&self, dataset: &str, stream: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE ledger_batches SET stream = ?2 WHERE dataset = ?1 AND stream = ''",
+                [dataset, stream],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The other dataset names whose `done` batches carry `stream`: the names a dataset had
+    /// before it was renamed (or another dataset of the same area and kind).
+    pub fn ledger_other_names(
+        &self,
+        stream: &str,
+        dataset: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT dataset FROM ledger_batches
+                 WHERE stream = ?1 AND dataset <> ?2 AND state = 'done' ORDER BY dataset",
+            )
+            .map_err(|e| self.err(e))?;
+        let names = stmt
+            .query_map([stream, dataset], |r| r.get(0))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(|e| self.err(e))?;
+        Ok(names)
+    }
+
+    /// The stream of a dataset's latest batch, if it has one.
+    pub fn ledger_stream_of(&self, dataset: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT stream FROM ledger_batches WHERE dataset = ?1 AND stream <> ''
+                 ORDER BY id DESC LIMIT 1",
+                [dataset],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every record emitted in a `done` batch of a stream, under whatever dataset name, oldest
+    /// first: `each(key, hash)`. A key emitted more than once (corrections) is seen once per
+    /// emission, the latest last.
     pub fn ledger_emitted(
         &self,
+        stream: &str,
+        each: impl FnMut(&str, &[u8]),
+    ) -> Result<(), StoreError> {
+        self.emitted_where("b.stream = ?1", stream, each)
+    }
+
+    /// As `ledger_emitted`, for the batches of `dataset` recorded before streams existed.
+    pub fn ledger_emitted_legacy(
+        &self,
         dataset: &str,
+        each: impl FnMut(&str, &[u8]),
+    ) -> Result<(), StoreError> {
+        self.emitted_where("b.stream = '' AND b.dataset = ?1", dataset, each)
+    }
+
+    fn emitted_where(
+        &self,
+        filter: &str,
+        param: &str,
         mut each: impl FnMut(&str, &[u8]),
     ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT r.key, r.hash FROM ledger_records r
                  JOIN ledger_batches b ON b.id = r.batch_id
-                 WHERE b.dataset = ?1 AND b.state = 'done' ORDER BY r.id",
-            )
+                 WHERE {filter} AND b.state = 'done' ORDER BY r.id"
+            ))
             .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([dataset]).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([param]).map_err(|e| self.err(e))?;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let key = row.get_ref(0).map_err(|e| self.err(e))?;
             let hash = row.get_ref(1).map_err(|e| self.err(e))?;
@@ -216,19 +286,19 @@ impl Store {
         Ok(rows)
     }
 
-    /// Keys of a dataset emitted as new records more than once across `done` batches: each must
-    /// be emitted new once and only corrected afterwards.
-    pub fn ledger_duplicates(&self, dataset: &str) -> Result<Vec<String>, StoreError> {
+    /// Keys of a stream emitted as new records more than once across `done` batches, under any
+    /// dataset name: each must be emitted new once and only corrected afterwards.
+    pub fn ledger_duplicates(&self, stream: &str) -> Result<Vec<String>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT r.key FROM ledger_records r JOIN ledger_batches b ON b.id = r.batch_id
-                 WHERE b.dataset = ?1 AND b.state = 'done' AND r.correction = 0
+                 WHERE b.stream = ?1 AND b.state = 'done' AND r.correction = 0
                  GROUP BY r.key HAVING count(*) > 1 ORDER BY r.key",
             )
             .map_err(|e| self.err(e))?;
         let keys = stmt
-            .query_map([dataset], |r| r.get(0))
+            .query_map([stream], |r| r.get(0))
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<String>, _>>()
             .map_err(|e| self.err(e))?;
@@ -246,8 +316,8 @@ impl Store {
         let tx = self.conn.transaction().map_err(sql)?;
         tx.execute(
             "INSERT INTO ledger_batches (dataset, number, run_id, records, corrections, bytes,
-                 sha256, first_key, last_key, state, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10)",
+                 sha256, first_key, last_key, state, created_at, stream)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?11)",
             params![
                 batch.dataset,
                 batch.number as i64,
@@ -259,6 +329,7 @@ impl Store {
                 batch.first_key,
                 batch.last_key,
                 batch.created_at,
+                batch.stream,
             ],
         )
         .map_err(sql)?;
@@ -349,6 +420,7 @@ mod tests {
         BatchRow {
             id: 0,
             dataset: "fee".into(),
+            stream: "320900/fee-detail".into(),
             number,
             run_id: "r1".into(),
             records: 2,
@@ -374,7 +446,12 @@ mod tests {
     fn pending_done_abandoned() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.ledger_next_number("fee").unwrap(), 1);
+        assert_eq!(
+            store
+                .ledger_next_number("fee", "320900/fee-detail")
+                .unwrap(),
+            1
+        );
         let a = store
             .ledger_begin(&batch(1), &[rec("a", 1), rec("b", 2)])
             .unwrap();
@@ -384,10 +461,22 @@ mod tests {
         store.ledger_abandon(b).unwrap();
         assert!(store.ledger_pending().unwrap().is_empty());
         // The abandoned number is not reused.
-        assert_eq!(store.ledger_next_number("fee").unwrap(), 3);
+        assert_eq!(
+            store
+                .ledger_next_number("fee", "320900/fee-detail")
+                .unwrap(),
+            3
+        );
+        // A renamed dataset of the same stream goes on counting.
+        assert_eq!(
+            store
+                .ledger_next_number("fees", "320900/fee-detail")
+                .unwrap(),
+            3
+        );
         let mut seen = Vec::new();
         store
-            .ledger_emitted("fee", |k, h| seen.push((k.to_string(), h[0])))
+            .ledger_emitted("320900/fee-detail", |k, h| seen.push((k.to_string(), h[0])))
             .unwrap();
         assert_eq!(seen, [("a".to_string(), 1), ("b".to_string(), 2)]);
         assert_eq!(store.ledger_records(a).unwrap().len(), 2);
@@ -397,6 +486,39 @@ mod tests {
             BatchState::Abandoned
         );
         assert_eq!(store.ledger_done("r1", "fee").unwrap().len(), 1);
-        assert!(store.ledger_duplicates("fee").unwrap().is_empty());
+        assert!(store
+            .ledger_duplicates("320900/fee-detail")
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store
+                .ledger_other_names("320900/fee-detail", "fees")
+                .unwrap(),
+            ["fee"]
+        );
+    }
+
+    #[test]
+    fn rows_from_before_streams_are_adopted_by_their_dataset() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut old = batch(1);
+        old.stream = String::new();
+        let id = store.ledger_begin(&old, &[rec("a", 1)]).unwrap();
+        store.ledger_finish(id).unwrap();
+        let mut n = 0;
+        store
+            .ledger_emitted("320900/fee-detail", |_, _| n += 1)
+            .unwrap();
+        assert_eq!(n, 0);
+        store.ledger_adopt("fee", "320900/fee-detail").unwrap();
+        store
+            .ledger_emitted("320900/fee-detail", |_, _| n += 1)
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(
+            store.ledger_stream_of("fee").unwrap().as_deref(),
+            Some("320900/fee-detail")
+        );
     }
 }

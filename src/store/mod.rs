@@ -163,6 +163,13 @@ CREATE TABLE run_batches (
     PRIMARY KEY (run, dataset)
 ) WITHOUT ROWID;
 "#,
+    // A record's identity in the ledger is its area, kind and key, not the dataset's name in
+    // yibao.toml (issue 16): `stream` is `<area>/<kind>`. Rows from before are '' until a
+    // dataset of that name next emits and adopts them (`Store::ledger_adopt`).
+    r#"
+ALTER TABLE ledger_batches ADD COLUMN stream TEXT NOT NULL DEFAULT '';
+CREATE INDEX ledger_batches_by_stream ON ledger_batches (stream, state);
+"#,
 ];
 
 /// A failure of the store itself (exit code 3) or a request it cannot honour (exit code 2).
