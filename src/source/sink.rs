@@ -27,6 +27,9 @@ const MAX_SAMPLES: usize = 10;
 pub enum DefectKind {
     /// A record with more or fewer fields than the header (kept, padded or with extras in `_raw`).
     Ragged,
+    /// A record the reader could not split as written (an unbalanced quote): read from its own
+    /// line alone, marked, and reading went on.
+    Malformed,
     /// Full-width ASCII turned half-width.
     FullWidth,
     /// Surrounding spaces trimmed.
@@ -52,6 +55,9 @@ impl DefectKind {
     pub fn describe(self) -> &'static str {
         match self {
             DefectKind::Ragged => "records with a different number of fields than the header",
+            DefectKind::Malformed => {
+                "records with an unbalanced quote (each read from its own line, marked dirty)"
+            }
             DefectKind::FullWidth => "values with full-width characters (made half-width)",
             DefectKind::Trimmed => "values with surrounding spaces (trimmed)",
             DefectKind::Placeholder => "placeholders such as -- or nan (read as missing)",
@@ -207,6 +213,11 @@ impl Sink {
         defect: Option<String>,
     ) -> Result<(), ReadError> {
         let width = self.names.len();
+        if defect.is_some() {
+            let origin = &self.origin;
+            self.defects
+                .add(DefectKind::Malformed, || format!("{origin}:{row}"));
+        }
         let mut raw: Option<serde_json::Map<String, serde_json::Value>> = None;
         let mut n = 0usize;
         let mut extras = Vec::new();

@@ -408,4 +408,85 @@ mod tests {
         assert_eq!(fields("\"a\"b,c\n", None)[0].2, v(&["ab", "c"]));
         assert_eq!(fields("x\"y,z\n", None)[0].2, v(&["x\"y", "z"]));
     }
+
+    mod properties {
+        //! Issue 16: for any input, the records read (clean or marked defective), the blank lines
+        //! and nothing else account for every line, in order, each line once; nothing panics.
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Lines in the input: `\n`-terminated, plus a last one without a newline.
+        fn line_count(text: &[u8]) -> u64 {
+            let n = memchr::memchr_iter(b'\n', text).count() as u64;
+            n + u64::from(!text.is_empty() && !text.ends_with(b"\n"))
+        }
+
+        /// CSV-like text from the characters that matter to quoting, plus anything.
+        fn csvish() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                4 => Just(b",".to_vec()),
+                4 => Just(b"\"".to_vec()),
+                4 => Just(b"\n".to_vec()),
+                1 => Just(b"\r\n".to_vec()),
+                1 => Just(b"\r".to_vec()),
+                1 => Just("医保".as_bytes().to_vec()),
+                6 => "[a-z0-9]{1,4}".prop_map(String::into_bytes),
+                1 => any::<u8>().prop_map(|b| vec![b]),
+            ];
+            prop::collection::vec(piece, 0..200).prop_map(|v| v.concat())
+        }
+
+        fn check(text: &[u8], width: Option<usize>) -> Result<(), TestCaseError> {
+            let (records, blank, lines) = records_of(text, b',', width);
+            prop_assert_eq!(lines, line_count(text));
+            // Records in order, never overlapping, each line in at most one record.
+            let mut next = 1;
+            let mut covered = 0;
+            for r in &records {
+                prop_assert!(r.line >= next, "record at line {} overlaps", r.line);
+                prop_assert!(r.lines >= 1);
+                prop_assert!(r.line + r.lines - 1 <= lines);
+                prop_assert!(r.lines <= MAX_SPAN_LINES);
+                // A record spanning lines is believed only at the expected width.
+                if r.lines > 1 {
+                    if let Some(w) = width {
+                        prop_assert_eq!(r.fields.len(), w);
+                    }
+                    prop_assert!(r.defect.is_none());
+                }
+                next = r.line + r.lines;
+                covered += r.lines;
+            }
+            prop_assert_eq!(covered + blank, lines, "every line accounted for");
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(
+                std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(512)
+            ))]
+
+            #[test]
+            fn every_line_is_a_record_part_of_one_or_blank(text in csvish(), width in prop::option::of(1usize..6)) {
+                check(&text, width)?;
+            }
+
+            #[test]
+            fn arbitrary_bytes_do_not_panic(text in prop::collection::vec(any::<u8>(), 0..400)) {
+                check(&text, Some(3))?;
+            }
+
+            #[test]
+            fn without_quotes_each_line_is_its_split(rows in prop::collection::vec("[a-z,]{1,12}", 1..30)) {
+                let text = rows.join("\n");
+                let (records, blank, _) = records_of(text.as_bytes(), b',', Some(3));
+                prop_assert_eq!(blank, 0);
+                prop_assert_eq!(records.len(), rows.len());
+                for (r, row) in records.iter().zip(&rows) {
+                    prop_assert_eq!(&r.fields, &row.split(',').map(str::to_string).collect::<Vec<_>>());
+                    prop_assert!(r.defect.is_none());
+                }
+            }
+        }
+    }
 }
