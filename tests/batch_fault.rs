@@ -212,6 +212,13 @@ fn killed_at_any_point_every_clean_record_ends_in_exactly_one_batch() {
     );
     assert_each_once(&want, &got);
     let runs = verify_all(&w);
+    // Issue 16 item 10: the read caches the killed runs left were removed by the later runs.
+    let left: Vec<_> = std::fs::read_dir(w.path().join(".yibao/tmp"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "read caches left behind: {left:?}");
     // Kills that landed between recording a batch and its file appearing left it pending; the
     // next run's recovery abandoned it (its number stays unused).
     let db = rusqlite::Connection::open(w.path().join(".yibao/state.db")).unwrap();

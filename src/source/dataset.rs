@@ -20,7 +20,7 @@ pub struct DatasetRead {
     /// What reading each file found.
     pub files: Vec<FileReport>,
     /// The cache files behind the frame; removed when this is dropped.
-    _cache: tempfile::TempDir,
+    _cache: super::cache::ReadCache,
 }
 
 /// Why a dataset could not be read.
@@ -88,15 +88,7 @@ pub fn read_dataset(
     progress: Option<super::Progress>,
 ) -> Result<DatasetRead, DatasetError> {
     let files = resolve(ws, ds)?;
-    let tmp = ws.root.join(".yibao").join("tmp");
-    std::fs::create_dir_all(&tmp).map_err(|source| ReadError::Cache {
-        path: tmp.clone(),
-        source,
-    })?;
-    let cache = tempfile::Builder::new()
-        .prefix("read-")
-        .tempdir_in(&tmp)
-        .map_err(|source| ReadError::Cache { path: tmp, source })?;
+    let cache = super::cache::ReadCache::new(&ws.root)?;
     let opts = FileOptions {
         format: ds.format,
         encoding: ds.encoding,

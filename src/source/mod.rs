@@ -6,6 +6,7 @@
 //! file; the frame scans that file lazily, so memory does not grow with the input. Every record
 //! keeps `_file`, `_sheet` and `_row`: where an analyst finds it in the source.
 
+pub mod cache;
 pub mod dataset;
 pub mod encoding;
 mod excel;
