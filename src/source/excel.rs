@@ -39,7 +39,7 @@ const ID_ENDINGS: &[&str] = &["_id", "_no", "_sn", "id"];
 /// Header words of date columns.
 const DATE_WORDS: &[&str] = &["日期", "时间", "date", "time"];
 
-fn is_code_header(h: &str) -> bool {
+pub(super) fn is_code_header(h: &str) -> bool {
     let h = h.to_lowercase();
     CODE_WORDS.iter().any(|w| h.contains(w)) || ID_ENDINGS.iter().any(|w| h.ends_with(w))
 }

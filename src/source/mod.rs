@@ -229,6 +229,10 @@ pub enum ReadError {
         #[source]
         source: std::io::Error,
     },
+    /// A Parquet file that cannot be read (truncated, damaged).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Parquet(#[from] parquet::ParquetError),
     /// polars failed.
     #[error("{path}: {detail}")]
     #[diagnostic(code(yibao::io::polars))]
@@ -384,8 +388,22 @@ pub fn read_file(
             (cache.to_path_buf(), report, Some(s.label))
         }
         Format::Parquet => {
-            let (frame, report) = parquet::read(path)?;
-            return Ok(Read { frame, report });
+            let p = parquet::read(path, cache, roles)?;
+            let report = FileReport {
+                path: path.to_path_buf(),
+                format,
+                encoding: None,
+                delimiter: None,
+                sheet: None,
+                header_row: None,
+                rows: p.written.rows,
+                lines: None,
+                blank_lines: None,
+                columns: p.columns,
+                defects: p.written.defects,
+                blanks: p.written.blanks,
+            };
+            (cache.to_path_buf(), report, None)
         }
     };
     let frame = scan_cache(&frame_path)?.with_columns([
