@@ -371,3 +371,109 @@ fn a_key_repeated_chunks_apart_is_caught() {
     }
     assert_eq!(seen[0], seen[1]);
 }
+
+fn rule_of<'a>(report: &'a Value, dataset_name: &str, id: &str) -> &'a Value {
+    dataset(report, dataset_name)["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("{dataset_name} has no rule {id}"))
+}
+
+/// Issue 16 item 5: identifiers Excel turned into numbers are dirty, in a CSV export
+/// (`3.209E+15`, `….0`) and in a workbook whose cells hold numbers; and none is batched.
+#[test]
+fn i16_5_excel_damaged_identifiers_are_dirty_and_not_batched() {
+    let w = Workdir::new();
+    w.write(
+        "yibao.toml",
+        "[[datasets]]\nname = \"csv\"\nkind = \"settlement\"\npath = \"data/setl.csv\"\nkey = [\"setl_id\"]\n\n\
+         [datasets.columns]\n\"结算ID\" = \"setl_id\"\n\"人员编号\" = \"psn_no\"\n\"证件号码\" = \"certno\"\n\n\
+         [[datasets]]\nname = \"book\"\nkind = \"settlement\"\npath = \"data/setl.xlsx\"\nkey = [\"setl_id\"]\n\n\
+         [datasets.columns]\n\"结算ID\" = \"setl_id\"\n\"人员编号\" = \"psn_no\"\n",
+    );
+    // Hand-written: four damaged identifiers among six records.
+    w.write(
+        "data/setl.csv",
+        "结算ID,人员编号,证件号码\n\
+         S1,3209000002839237,11010519491231002X\n\
+         S2,3.209E+15,11010519491231002X\n\
+         S3,3209000002839237.0,11010519491231002X\n\
+         S4,P4,1.10105194912310E+17\n\
+         8.0,P5,11010519491231002X\n\
+         S6,32090000028392,11010519491231002X\n",
+    );
+    // A workbook with the person number as a number cell, as Excel keeps it.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "结算ID").unwrap();
+    sheet.write_string(0, 1, "人员编号").unwrap();
+    for (r, (id, psn)) in [
+        ("B1", 3209000002839237.0),
+        ("B2", 320900000001.0),
+        ("B3", 1e16),
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_string(r as u32 + 1, 0, *id).unwrap();
+        sheet.write_number(r as u32 + 1, 1, *psn).unwrap();
+    }
+    w.write("data/setl.xlsx", book.save_to_buffer().unwrap());
+
+    let out = w.run(&["--json", "check"]);
+    out.expect_code(0);
+    let report = out.json();
+    let csv = rule_of(&report, "csv", "setl.identifiers.excel-damage");
+    assert_eq!(
+        (csv["applicable"].as_u64(), csv["failed"].as_u64()),
+        (Some(6), Some(4))
+    );
+    let rows: Vec<u64> = csv["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, [3, 4, 5, 6]);
+    // 16 digits and more cannot have survived a number cell; 12 digits can.
+    let book = rule_of(&report, "book", "setl.identifiers.excel-damage");
+    assert_eq!(
+        (book["applicable"].as_u64(), book["failed"].as_u64()),
+        (Some(3), Some(2))
+    );
+
+    let out = w.run(&["--json", "batch"]);
+    out.expect_code(0);
+    let mut emitted = String::new();
+    for run in std::fs::read_dir(w.path().join("out")).unwrap().flatten() {
+        for ds in std::fs::read_dir(run.path().join("batches"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for f in std::fs::read_dir(ds.path()).unwrap().flatten() {
+                if f.file_name() != "manifest.json" {
+                    emitted.push_str(&std::fs::read_to_string(f.path()).unwrap());
+                }
+            }
+        }
+    }
+    for damaged in [
+        "3.209E+15",
+        "3209000002839237.0",
+        "1.10105194912310E+17",
+        "\"8.0\"",
+        "E+15",
+        "E+16",
+    ] {
+        assert!(
+            !emitted.contains(damaged),
+            "{damaged} was batched: {emitted}"
+        );
+    }
+    for clean in ["\"S1\"", "\"S6\"", "\"B2\""] {
+        assert!(emitted.contains(clean), "{clean} missing: {emitted}");
+    }
+}

@@ -8,6 +8,7 @@ pub mod autoload;
 pub mod checkdigit;
 mod clean;
 pub mod consumable;
+pub mod damage;
 pub mod detect;
 pub mod diagnosis;
 pub mod drug;

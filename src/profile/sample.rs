@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use polars::prelude::*;
 use serde::Serialize;
 
+use crate::codes::damage::{excel_damage, is_scientific, ExcelDamage};
 use crate::codes::{detect, Detection, Kind};
 use crate::source::normalise::{parse_date, DateShape};
 
@@ -194,7 +195,10 @@ pub fn analyse(_name: &str, column: Option<&Column>) -> ColumnSample {
             "{sci} values in scientific notation (long codes Excel turned into numbers)"
         ));
     }
-    let floats = values.iter().filter(|v| is_excel_float(v)).count();
+    let floats = values
+        .iter()
+        .filter(|v| excel_damage(v) == Some(ExcelDamage::FloatNoise))
+        .count();
     if floats > 0 {
         suspicious.push(format!("{floats} values with float artefacts such as 93.351699999999994 (codes Excel stored as numbers)"));
     }
@@ -374,29 +378,6 @@ fn shape(v: &str) -> String {
         .collect()
 }
 
-fn is_scientific(v: &str) -> bool {
-    let Some((m, e)) = v.split_once(['E', 'e']) else {
-        return false;
-    };
-    let e = e.trim_start_matches(['+', '-']);
-    !m.is_empty()
-        && m.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && m.as_bytes()[0].is_ascii_digit()
-        && !e.is_empty()
-        && e.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// `93.351699999999994`: a short decimal printed with float noise.
-fn is_excel_float(v: &str) -> bool {
-    let Some((int, frac)) = v.split_once('.') else {
-        return false;
-    };
-    frac.len() >= 12
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.bytes().all(|b| b.is_ascii_digit())
-        && (frac.contains("99999") || frac.contains("00000"))
-}
-
 /// Digit-only codes of one usual length with some shorter: leading zeros lost.
 fn lost_zeros(values: &[String]) -> Option<String> {
     let digits: Vec<&String> = values
@@ -509,8 +490,6 @@ mod tests {
             "{:?}",
             s.suspicious
         );
-        assert!(is_excel_float("93.351699999999994"));
-        assert!(!is_excel_float("1234.50"));
     }
 
     #[test]

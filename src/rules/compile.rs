@@ -114,9 +114,34 @@ pub struct Compiled {
     pub fails: Expr,
 }
 
+/// The rule as it runs on a frame with `schema`: an `identifier` rule checks only the fields
+/// the frame has (`missing_fields` skips it when it has none).
+pub fn narrowed<'r>(rule: &'r Rule, schema: &Schema) -> std::borrow::Cow<'r, Rule> {
+    match &rule.kind {
+        RuleKind::Identifier { fields } if fields.iter().any(|f| !schema.contains(f)) => {
+            let mut r = rule.clone();
+            r.kind = RuleKind::Identifier {
+                fields: fields
+                    .iter()
+                    .filter(|f| schema.contains(f))
+                    .cloned()
+                    .collect(),
+            };
+            std::borrow::Cow::Owned(r)
+        }
+        _ => std::borrow::Cow::Borrowed(rule),
+    }
+}
+
 /// Why a rule cannot run on a dataset.
 pub fn missing_fields(rule: &Rule, schema: &Schema) -> Vec<String> {
     let mut needed: Vec<String> = rule.kind.fields().iter().map(|f| f.to_string()).collect();
+    if let RuleKind::Identifier { fields } = &rule.kind {
+        // Checks the fields there are; needs at least one.
+        if fields.iter().any(|f| schema.contains(f)) {
+            needed.clear();
+        }
+    }
     if let RuleKind::Mapped { field } = &rule.kind {
         needed.push(map_column(field));
     }
@@ -230,6 +255,26 @@ pub fn compile(rule: &Rule, typed: &HashSet<String>, ctx: &Context) -> PolarsRes
                 false,
                 check,
             )
+        }
+        RuleKind::Identifier { fields } => {
+            use crate::codes::damage::{
+                FLOAT_ENDING, FLOAT_NOISE_RUN, FLOAT_NOISE_SHAPE, SCIENTIFIC,
+            };
+            if fields.is_empty() {
+                return Ok(Compiled {
+                    applies,
+                    fails: lit(false),
+                });
+            }
+            any(fields.iter().map(|f| {
+                let text = col(f.as_str()).cast(DataType::String);
+                let m = |re: &str| text.clone().str().contains(lit(re), true);
+                text.clone().is_not_null().and(
+                    m(SCIENTIFIC)
+                        .or(m(FLOAT_ENDING))
+                        .or(m(FLOAT_NOISE_SHAPE).and(m(FLOAT_NOISE_RUN))),
+                )
+            }))?
         }
         RuleKind::CheckDigit { field, scheme } => {
             let scheme = *scheme;

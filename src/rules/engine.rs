@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, HashMap};
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::compile::{compile, detail_sum_column, missing_fields, typed_columns, Context};
+use super::compile::{
+    compile, detail_sum_column, missing_fields, narrowed, typed_columns, Context,
+};
 use super::tally::{self, Tally};
 use super::{Rule, RuleKind, Severity};
 use crate::workspace::{Dataset, DatasetKind};
@@ -444,7 +446,7 @@ fn check_one(
     let mut counted = Vec::new();
     let mut indexed = false;
     for (n, rule) in active.iter().enumerate() {
-        let mut c = compile(rule, &typed, ctx)
+        let mut c = compile(&narrowed(rule, &schema), &typed, ctx)
             .map_err(|e| polars_err!(ComputeError: "rule `{}` ({}): {e}", rule.id, rule.origin))?;
         if matches!(rule.kind, RuleKind::Unique { .. }) {
             // A key's first record is known only over the whole dataset: one pass over the

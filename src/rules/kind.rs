@@ -38,6 +38,14 @@ pub enum RuleKind {
         #[serde(default)]
         date_field: Option<String>,
     },
+    /// No present value of the listed identifier fields is a number Excel made of it:
+    /// scientific notation (`3.209E+15`), a float ending (`….0`) or float noise
+    /// (`93.351699999999994`); `codes::damage`. Fields the dataset does not have are not
+    /// checked; the rule is skipped only when it has none of them.
+    Identifier {
+        /// The identifier fields.
+        fields: Vec<String>,
+    },
     /// A present identifier passes its check digit (and its other structure).
     CheckDigit {
         /// The field.
@@ -154,6 +162,7 @@ impl RuleKind {
             RuleKind::Required { .. } => "required",
             RuleKind::Pattern { .. } => "pattern",
             RuleKind::NationalCode { .. } => "national-code",
+            RuleKind::Identifier { .. } => "identifier",
             RuleKind::CheckDigit { .. } => "check-digit",
             RuleKind::Mapped { .. } => "mapped",
             RuleKind::NameAgrees { .. } => "name-agrees",
@@ -173,6 +182,7 @@ impl RuleKind {
     pub fn fields(&self) -> Vec<&str> {
         match self {
             RuleKind::Required { fields }
+            | RuleKind::Identifier { fields }
             | RuleKind::DateOrder { fields }
             | RuleKind::Unique { fields } => fields.iter().map(String::as_str).collect(),
             RuleKind::Pattern { field, .. }

@@ -9,6 +9,7 @@ use calamine::{open_workbook_auto, Data, Reader};
 
 use super::sink::{ColumnRole, DefectKind, Sink, Written};
 use super::{FileOptions, ReadError};
+use crate::codes::damage::{is_scientific, long_number_text};
 
 /// What reading one workbook found.
 pub struct ExcelRead {
@@ -154,9 +155,12 @@ pub fn read(
                 }
                 Data::Float(_) | Data::Int(_) if is_code_header(header) => {
                     sink.defects.add(DefectKind::CodeAsNumber, at);
-                    cell_string(cell)
+                    match cell {
+                        Data::Float(f) => long_number_text(*f).unwrap_or_else(|| cell_string(cell)),
+                        _ => cell_string(cell),
+                    }
                 }
-                Data::String(s) if is_scientific(s) => {
+                Data::String(s) if is_scientific(s.trim()) => {
                     sink.defects.add(DefectKind::ScientificNotation, at);
                     s.clone()
                 }
@@ -183,20 +187,6 @@ pub fn read(
         columns,
         written: sink.finish()?,
     })
-}
-
-/// `1.23E+14`, `8.69E+13`: how Excel shows a long number it made of a code.
-fn is_scientific(s: &str) -> bool {
-    let s = s.trim();
-    let Some((mantissa, exp)) = s.split_once(['E', 'e']) else {
-        return false;
-    };
-    let exp = exp.trim_start_matches(['+', '-']);
-    !mantissa.is_empty()
-        && mantissa.chars().all(|c| c.is_ascii_digit() || c == '.')
-        && mantissa.chars().next().is_some_and(|c| c.is_ascii_digit())
-        && !exp.is_empty()
-        && exp.chars().all(|c| c.is_ascii_digit())
 }
 
 /// A cell as text: integral numbers without `.0`, dates as ISO.
@@ -241,15 +231,6 @@ fn detect_header(rows: &[&[Data]]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scientific_notation() {
-        assert!(is_scientific("1.23E+14"));
-        assert!(is_scientific("8.69E+13"));
-        assert!(!is_scientific("E11.900"));
-        assert!(!is_scientific("XE+1"));
-        assert!(!is_scientific("123"));
-    }
 
     #[test]
     fn header_words() {

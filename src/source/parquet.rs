@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use super::sink::{ColumnRole, DefectKind, Sink, Written};
 use super::ReadError;
+use crate::codes::damage::long_number_text;
 
 /// A Parquet file polars cannot read: bad input (exit 2), not a failure of yibao.
 #[derive(Debug, Error, Diagnostic)]
@@ -159,8 +160,17 @@ impl Feed {
             self.row += 1;
             cells.clear();
             for (c, it) in iters.iter_mut().enumerate() {
-                let v = it.next().flatten();
+                let mut v = it.next().flatten();
                 if v.is_some() && self.numeric_code.get(c).copied().unwrap_or(false) {
+                    // A code stored as a float of 16 digits or more has lost digits: say so.
+                    if let Some(long) = v
+                        .as_deref()
+                        .and_then(|t| t.parse::<f64>().ok())
+                        .filter(|_| matches!(cols[c], Cells::Float(_)))
+                        .and_then(long_number_text)
+                    {
+                        v = Some(Cow::Owned(long));
+                    }
                     let (origin, row) = (&self.origin, self.row);
                     let name = names.get(c).map(String::as_str).unwrap_or("");
                     self.sink.defects.add(DefectKind::CodeAsNumber, || {
