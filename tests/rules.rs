@@ -214,3 +214,81 @@ fn an_unknown_pack_says_where_packs_are_found() {
         out.stderr
     );
 }
+
+/// A workspace with one settlement file and the pack `mine` holding one expression rule.
+fn with_expression_rule(expr: &str) -> Workdir {
+    let w = Workdir::new();
+    w.write(
+        "yibao.toml",
+        "[[datasets]]\nname = \"settlements\"\nkind = \"settlement\"\npath = \"data/setl.csv\"\nkey = [\"setl_id\"]\n\n\
+         [datasets.columns]\n\"结算ID\" = \"setl_id\"\n\"人员编号\" = \"psn_no\"\n\"姓名\" = \"psn_name\"\n\n\
+         [rules]\npacks = [\"mine\"]\n",
+    );
+    w.write(
+        "data/setl.csv",
+        "结算ID,人员编号,姓名\nS1,P1,张三\nS2,P2,李四\n",
+    );
+    w.write(
+        "quality-rules/mine.toml",
+        format!(
+            "[pack]\nname = \"mine\"\nversion = \"1\"\ntitle = \"mine\"\n\n[[rule]]\nid = \"mine.r\"\n\
+             title = \"t\"\ntitle_en = \"t\"\ndimension = \"validity\"\nseverity = \"error\"\n\
+             datasets = [\"settlement\"]\nkind = \"expression\"\nexpr = \"{expr}\"\n\
+             pass = [{{ psn_name = \"1\" }}]\nfail = [{{ psn_name = \"0\" }}]\n"
+        ),
+    );
+    w
+}
+
+/// Issue 16 item 8: a misspelled field in an `expression` rule used to be accepted and the rule
+/// skipped on every dataset; now the pack is refused at load, with the line and a suggestion.
+#[test]
+fn i16_8_misspelled_field_in_an_expression_is_refused_at_load() {
+    let w = with_expression_rule("psn_nmae <> psn_no");
+    let out = w.run(&["check"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr
+            .contains("mine.toml:6: rule `mine.r`: `psn_nmae` is not a field of settlement"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean `psn_name`?"),
+        "{}",
+        out.stderr
+    );
+    // `when` is read the same way; reader columns such as `_defect` are fields.
+    let w = with_expression_rule("_defect IS NULL AND psn_name <> psn_no");
+    w.run(&["check"]).expect_code(0);
+}
+
+/// Issue 16 item 8: a rule that fails while running used to exit 3 with a bare polars message;
+/// now it is the pack's mistake (exit 2) and the message names the rule, its pack and line, and
+/// the dataset.
+#[test]
+fn i16_8_a_rule_failing_at_run_time_names_rule_pack_and_dataset() {
+    let w = with_expression_rule("CAST(psn_name AS INTEGER) > 0");
+    let out = w.run(&["check"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains(
+            "rule `mine.r` of pack `mine` (./quality-rules/mine.toml:6) failed on dataset `settlements`: conversion from `str` to `i32` failed"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("yibao::rules::failed"),
+        "{}",
+        out.stderr
+    );
+    // The same through `run`, which records nothing in the history then.
+    let out = w.run(&["run"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("rule `mine.r` of pack `mine`"),
+        "{}",
+        out.stderr
+    );
+}

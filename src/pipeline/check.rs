@@ -115,6 +115,10 @@ pub enum CheckError {
     #[error("{0}")]
     #[diagnostic(code(yibao::internal::polars))]
     Polars(#[from] PolarsError),
+    /// A rule could not run, or the engine failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Engine(#[from] crate::rules::engine::EngineError),
     /// An output could not be written.
     #[error("cannot write {path}: {source}")]
     #[diagnostic(

@@ -298,7 +298,7 @@ pub fn run(
         progress,
         Stage::Check,
         format!("{} rules on {} datasets", rules.len(), inputs.len()),
-        || engine::check(&inputs, &rules, context, &engine_opts).map_err(polars_err),
+        || engine::check(&inputs, &rules, context, &engine_opts).map_err(miette::Report::new),
     )?;
 
     // batch

@@ -9,8 +9,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use miette::Diagnostic;
 use polars::prelude::*;
 use serde::Serialize;
+use thiserror::Error;
 
 use super::compile::{
     compile, detail_sum_column, missing_fields, narrowed, typed_columns, Context,
@@ -204,6 +206,46 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
+/// Why a check failed.
+#[derive(Debug, Error, Diagnostic)]
+pub enum EngineError {
+    /// One rule cannot run on these records (a comparison of mismatched types, a strict cast, a
+    /// value its SQL cannot take): a mistake of the pack, named with the rule, exit 2.
+    #[error("rule `{rule}` of pack `{pack}` ({origin}) failed on dataset `{dataset}`: {detail}")]
+    #[diagnostic(
+        code(yibao::rules::failed),
+        help("fix the rule in its pack (`yibao rules test` runs its examples), or run without that pack (--pack)")
+    )]
+    Rule {
+        /// The rule id.
+        rule: String,
+        /// Its pack.
+        pack: String,
+        /// `file:line` of the rule.
+        origin: String,
+        /// The dataset it failed on.
+        dataset: String,
+        /// The query engine's message.
+        detail: String,
+    },
+    /// The query engine failed otherwise.
+    #[error("{0}")]
+    #[diagnostic(code(yibao::internal::polars))]
+    Polars(#[from] PolarsError),
+}
+
+impl EngineError {
+    fn rule(rule: &Rule, dataset: &str, e: &PolarsError) -> EngineError {
+        EngineError::Rule {
+            rule: rule.id.clone(),
+            pack: rule.pack.clone(),
+            origin: rule.origin.clone(),
+            dataset: dataset.to_string(),
+            detail: e.to_string(),
+        }
+    }
+}
+
 /// Check `inputs` against `rules`. `ctx` carries code sets and dictionaries; references to other
 /// datasets are filled in here.
 pub fn check(
@@ -211,7 +253,7 @@ pub fn check(
     rules: &[Rule],
     mut ctx: Context,
     opts: &Options,
-) -> PolarsResult<Outcome> {
+) -> Result<Outcome, EngineError> {
     prepare_references(inputs, rules, &mut ctx)?;
     let sums = prepare_detail_sums(inputs, rules)?;
     let mut datasets = Vec::new();
@@ -346,7 +388,7 @@ fn check_one(
     ctx: &Context,
     sums: &BTreeMap<String, DataFrame>,
     opts: &Options,
-) -> PolarsResult<(DatasetResult, Option<DataFrame>, Option<DataFrame>)> {
+) -> Result<(DatasetResult, Option<DataFrame>, Option<DataFrame>), EngineError> {
     let ds = input.dataset;
     let mut frame = input.frame.clone();
     let schema = frame.collect_schema()?;
@@ -445,19 +487,23 @@ fn check_one(
     };
     let mut counted = Vec::new();
     let mut indexed = false;
+    // Each rule's own expressions, to name the one that fails when the whole query does.
+    let mut probes: Vec<Expr> = Vec::new();
     for (n, rule) in active.iter().enumerate() {
         let mut c = compile(&narrowed(rule, &schema), &typed, ctx)
-            .map_err(|e| polars_err!(ComputeError: "rule `{}` ({}): {e}", rule.id, rule.origin))?;
+            .map_err(|e| EngineError::rule(rule, &ds.name, &e))?;
         if matches!(rule.kind, RuleKind::Unique { .. }) {
             // A key's first record is known only over the whole dataset: one pass over the
             // key finds the later ones by position, and each chunk looks its records up.
-            let later = repeated(frame.clone().with_columns(typed_exprs.clone()), &c.fails)?;
+            let later = repeated(frame.clone().with_columns(typed_exprs.clone()), &c.fails)
+                .map_err(|e| EngineError::rule(rule, &ds.name, &e))?;
             c.fails = c
                 .applies
                 .clone()
                 .and(col(ROW_INDEX).is_in(lit(later).implode(false), false));
             indexed = true;
         }
+        probes.push(c.fails.clone().or(c.applies.clone()));
         select.push(c.fails.alias(format!("f{n}")));
         counted.push(format!("f{n}"));
         if rule.when.is_some() {
@@ -501,7 +547,19 @@ fn check_one(
             frame
         }
     };
-    let out_schema = query(indexing(input.frame.clone(), 0)).collect_schema()?;
+    // A query error is some rule's: run each alone to name it.
+    let blame = |frame: LazyFrame, e: PolarsError| -> EngineError {
+        for (rule, probe) in active.iter().zip(&probes) {
+            let alone = prepare(frame.clone()).select([probe.clone()]);
+            if let Err(err) = alone.collect() {
+                return EngineError::rule(rule, &ds.name, &err);
+            }
+        }
+        EngineError::Polars(e)
+    };
+    let out_schema = query(indexing(input.frame.clone(), 0))
+        .collect_schema()
+        .map_err(|e| blame(input.frame.clone().slice(0, 1000), e))?;
     counted.push("__dirty".into());
     counted.push("__warn".into());
     // A streaming pass per chunk: figures are summed batch by batch, only flagged rows are
@@ -511,7 +569,9 @@ fn check_one(
     loop {
         let chunk = indexing(input.chunk(offset, opts.chunk_rows)?, offset);
         let before = tally.records;
-        tally::run(&mut tally, query(chunk), &counted, inst)?;
+        if let Err(e) = tally::run(&mut tally, query(chunk.clone()), &counted, inst) {
+            return Err(blame(chunk, e));
+        }
         let read = tally.records - before;
         if read < opts.chunk_rows as u64 {
             break;

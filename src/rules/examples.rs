@@ -176,7 +176,8 @@ fn failing_rows(rule: &Rule, ctx: Context) -> PolarsResult<Vec<u64>> {
         dirty: false,
         ..Options::default()
     };
-    let outcome = check(&inputs, std::slice::from_ref(rule), ctx, &opts)?;
+    let outcome = check(&inputs, std::slice::from_ref(rule), ctx, &opts)
+        .map_err(|e| polars_err!(ComputeError: "{e}"))?;
     if let Some(skip) = outcome.datasets[0].skipped.first() {
         polars_bail!(ComputeError: "{}", skip.reason);
     }

@@ -156,13 +156,29 @@ pub fn parse(path: &Path, text: &str) -> Result<Pack, PackError> {
             );
         }
         if let Some(w) = &r.when {
-            if let Err(e) = polars::sql::sql_expr(w.get_ref()) {
-                err(
+            match polars::sql::sql_expr(w.get_ref()) {
+                Err(e) => err(
                     w.span(),
                     format!("rule `{id}`: `when` is not a SQL expression: {e}"),
                     "here",
                     None,
-                );
+                ),
+                Ok(e) => {
+                    for field in sql_fields(&e) {
+                        check_field(&mut err, w.span(), &id, &field, r.datasets.get_ref());
+                    }
+                }
+            }
+        }
+        // The fields SQL reads are fields too: a misspelled one would skip the rule everywhere.
+        let sql_text = match &r.kind {
+            RuleKind::CrossField { then, .. } => Some(then),
+            RuleKind::Expression { expr } => Some(expr),
+            _ => None,
+        };
+        if let Some(e) = sql_text.and_then(|t| polars::sql::sql_expr(t).ok()) {
+            for field in sql_fields(&e) {
+                check_field(&mut err, span.clone(), &id, &field, r.datasets.get_ref());
             }
         }
         let line = text[..span.start].matches('\n').count() + 1;
@@ -197,6 +213,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Pack, PackError> {
     })
 }
 
+/// The columns a SQL expression reads.
+fn sql_fields(e: &polars::prelude::Expr) -> Vec<String> {
+    let mut names: Vec<String> = e
+        .clone()
+        .meta()
+        .root_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn kinds_help() -> String {
     let names: Vec<&str> = DatasetKind::ALL.iter().map(|k| k.as_str()).collect();
     format!("dataset kinds: {}", names.join(", "))
@@ -209,7 +239,9 @@ fn check_field(
     field: &str,
     kinds: &[DatasetKind],
 ) {
-    if field.starts_with("_map_") || kinds.iter().any(|k| k.allows(field)) {
+    // What every reader adds to a record (docs/WORKSPACE.md) is there for rules to read too.
+    let reader_column = matches!(field, "_file" | "_sheet" | "_row" | "_defect" | "_raw");
+    if reader_column || field.starts_with("_map_") || kinds.iter().any(|k| k.allows(field)) {
         return;
     }
     let mut known: Vec<&str> = kinds.iter().flat_map(|k| k.fields()).collect();
