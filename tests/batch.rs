@@ -386,3 +386,100 @@ fn a_relative_workspace_writes_into_its_own_out_folder() {
     w.run(&["batch", "verify", dir.to_str().unwrap()])
         .expect_code(0);
 }
+
+/// Issue 16 item 6: renaming a dataset in yibao.toml used to re-emit all its records. What was
+/// uploaded is a fact about the record (area, kind, key): after the rename nothing is emitted
+/// again, the summary says which name it continues, and batch numbers go on counting. A ledger
+/// written before the stream column existed is adopted by its dataset the same way.
+#[test]
+fn i16_6_a_renamed_dataset_is_not_emitted_again() {
+    let w = generated(2000, "max_records = 500");
+    let first = w.run(&["--json", "batch"]);
+    first.expect_code(0);
+    let first = first.json();
+    let fees = summary(&first, "fee_details");
+    let emitted = fees["new"].as_u64().unwrap();
+    assert!(emitted > 1000, "{fees}");
+    let batches = fees["batches"].as_array().unwrap().len();
+
+    // As a ledger from before streams: every row's stream unknown.
+    let db = rusqlite::Connection::open(w.path().join(".yibao/state.db")).unwrap();
+    db.execute("UPDATE ledger_batches SET stream = ''", [])
+        .unwrap();
+    drop(db);
+    let again = w.run(&["--json", "batch"]);
+    again.expect_code(0);
+    assert_eq!(
+        summary(&again.json(), "fee_details")["new"],
+        0,
+        "adopted, not re-emitted"
+    );
+
+    let toml = std::fs::read_to_string(w.path().join("yibao.toml")).unwrap();
+    assert!(toml.contains("name = \"fee_details\""));
+    w.write(
+        "yibao.toml",
+        toml.replace("name = \"fee_details\"", "name = \"fees\""),
+    );
+    let dry = w.run(&["batch", "--dry-run"]);
+    dry.expect_code(0);
+    assert!(dry.stdout.contains("fees: 1"), "{}", dry.stdout);
+    let renamed = w.run(&["--json", "batch"]);
+    renamed.expect_code(0);
+    let renamed = renamed.json();
+    let fees = summary(&renamed, "fees");
+    assert_eq!(fees["new"], 0, "{fees}");
+    assert_eq!(fees["corrections"], 0);
+    assert_eq!(fees["unchanged"], fees["clean"]);
+    assert_eq!(fees["continues"], serde_json::json!(["fee_details"]));
+    let text = w.run(&["batch"]);
+    text.expect_code(0);
+    assert!(
+        text.stdout
+            .contains("continues fee_details (same area and kind): records emitted under that name are not emitted again"),
+        "{}",
+        text.stdout
+    );
+    // A changed record under the new name is a correction, numbered after the old batches:
+    // the first emitted fee line, one second later.
+    let files = batch_files(&w);
+    let (_, bytes) = files
+        .iter()
+        .find(|((_, set, file), _)| set == "fee_details" && file == "000001.json")
+        .unwrap();
+    let sn = records(bytes)[0]["feedetl_sn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = w.path().join("data/fee_details.csv");
+    let data = std::fs::read(&path).unwrap();
+    let mut lines: Vec<Vec<u8>> = data.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+    let line = lines
+        .iter_mut()
+        .find(|l| l.starts_with(format!("{sn},").as_bytes()))
+        .unwrap();
+    // GBK bytes: the time field is ASCII.
+    let mut fields: Vec<Vec<u8>> = line.split(|b| *b == b',').map(<[u8]>::to_vec).collect();
+    let time = &mut fields[4];
+    let last = time.pop().unwrap();
+    time.push(if last == b'9' { b'8' } else { last + 1 });
+    *line = fields.join(&b',');
+    std::fs::write(&path, lines.join(&b'\n')).unwrap();
+    let fixed = w.run(&["--json", "batch"]);
+    fixed.expect_code(0);
+    let fixed = fixed.json();
+    let fees = summary(&fixed, "fees");
+    assert_eq!(
+        (fees["new"].as_u64(), fees["corrections"].as_u64()),
+        (Some(0), Some(1)),
+        "{fees}"
+    );
+    assert_eq!(
+        fees["batches"][0]["file"].as_str().unwrap(),
+        format!("{:06}.json", batches + 1)
+    );
+    for dir in run_dirs(&w) {
+        w.run(&["batch", "verify", dir.to_str().unwrap()])
+            .expect_code(0);
+    }
+}
