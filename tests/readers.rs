@@ -1750,3 +1750,40 @@ fn i16_7_parquet_reads_like_the_csv_of_the_same_data() {
     );
     assert!(has(&text, "yibao::source::parquet"), "{text}");
 }
+
+/// Issue 16 item 10: a UTF-16 "Unicode text" export (what Excel writes) was reported as "not
+/// valid gbk"; it is read, with or without its BOM, little- or big-endian, as the same records.
+#[test]
+fn i16_10_utf16_exports_are_read_as_the_same_records() {
+    let text = std::fs::read_to_string(fixture("fee_utf8.csv")).unwrap();
+    let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    for (file, bytes, encoding, bom) in [
+        (
+            "fee_utf16le_bom.csv",
+            [&[0xFF, 0xFE][..], &le].concat(),
+            "utf-16le",
+            true,
+        ),
+        ("fee_utf16le.csv", le.clone(), "utf-16le", false),
+        (
+            "fee_utf16be_bom.csv",
+            [&[0xFE, 0xFF][..], &be].concat(),
+            "utf-16be",
+            true,
+        ),
+    ] {
+        let w = Workdir::new();
+        w.write(file, &bytes);
+        let run = w.run(&["--json", "profile", file]);
+        run.expect_code(0);
+        let p = run.json();
+        let e = &p["files"][0]["encoding"];
+        assert_eq!(
+            (e["encoding"].as_str(), e["bom"].as_bool()),
+            (Some(encoding), Some(bom)),
+            "{file}"
+        );
+        assert_fee_profile(&p, file);
+    }
+}

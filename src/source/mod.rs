@@ -268,10 +268,13 @@ impl ReadError {
 /// What a file's first bytes say it is.
 fn sniff(path: &Path) -> Result<Option<(Format, &'static str)>, ReadError> {
     use std::io::Read as _;
-    let mut head = [0u8; 16];
-    let mut file = std::fs::File::open(path).map_err(|e| ReadError::open(path, e))?;
-    let n = file.read(&mut head).map_err(|e| ReadError::open(path, e))?;
-    let head = &head[..n];
+    // Enough for the zero bytes of UTF-16 text to show past a title line of CJK characters.
+    let mut head = Vec::with_capacity(4096);
+    let file = std::fs::File::open(path).map_err(|e| ReadError::open(path, e))?;
+    file.take(4096)
+        .read_to_end(&mut head)
+        .map_err(|e| ReadError::open(path, e))?;
+    let head = &head[..];
     Ok(if head.starts_with(b"PK\x03\x04") {
         Some((Format::Xlsx, "an xlsx workbook (zip)"))
     } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
