@@ -250,6 +250,10 @@ pub enum BatchError {
         /// What is wrong.
         message: String,
     },
+    /// A dataset name, run id or manifest entry that cannot be a file or folder name.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Name(#[from] crate::workspace::path::UnsafeName),
     /// The folder given to verify holds no batches.
     #[error("no manifest.json under {0}")]
     #[diagnostic(

@@ -14,6 +14,7 @@ use super::record::{canonical_of, content_hash};
 use super::{BatchError, Manifest};
 use crate::store::ledger::BatchState;
 use crate::store::Store;
+use crate::workspace::path::confined;
 
 /// What kind of mismatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -269,7 +270,23 @@ fn verify_dataset(
     }
     for entry in &manifest.batches {
         let file = entry.file.as_str();
-        let path = dir.join(file);
+        // The manifest is data: a file it names is read only inside the dataset's folder.
+        let path = match confined(dir, &[file]) {
+            Ok(p) => p,
+            Err(e) => {
+                v.add(
+                    Problem::Altered,
+                    &name,
+                    Some(file),
+                    None,
+                    format!(
+                        "not a file name in this folder ({}); it was not read",
+                        e.reason
+                    ),
+                );
+                continue;
+            }
+        };
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(_) => {

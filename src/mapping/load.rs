@@ -10,6 +10,7 @@ use thiserror::Error;
 use super::crosswalk::{parse, Crosswalk, CrosswalkErrors, TableStatus};
 use crate::codes::Family;
 use crate::store::{Store, StoreError};
+use crate::workspace::path::{confined, UnsafeName};
 use crate::workspace::Workspace;
 
 /// Why the crosswalks could not be loaded.
@@ -32,6 +33,19 @@ pub enum LoadError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A folder under `mappings/` whose name cannot be an area.
+    #[error("mappings/{area}: not an area folder: {source}")]
+    #[diagnostic(
+        code(yibao::mapping::area_folder),
+        help("name the folders under mappings/ by area code")
+    )]
+    Folder {
+        /// The folder name.
+        area: String,
+        /// Why.
+        #[source]
+        source: UnsafeName,
+    },
     /// A crosswalk that is not UTF-8.
     #[error("{path}: not UTF-8 text")]
     #[diagnostic(code(yibao::mapping::encoding), help("save crosswalks as UTF-8 CSV"))]
@@ -50,11 +64,10 @@ pub struct Crosswalks {
     pub versions: BTreeMap<Family, String>,
 }
 
-/// The crosswalk file of an area and family.
-pub fn crosswalk_path(root: &Path, area: &str, family: Family) -> PathBuf {
-    root.join("mappings")
-        .join(area)
-        .join(format!("{family}.csv"))
+/// The crosswalk file of an area and family; the area must be a plain folder name (it may come
+/// from a review file), so the path stays under `mappings/`.
+pub fn crosswalk_path(root: &Path, area: &str, family: Family) -> Result<PathBuf, UnsafeName> {
+    confined(root, &["mappings", area, &format!("{family}.csv")])
 }
 
 impl Crosswalks {
@@ -84,7 +97,12 @@ impl Crosswalks {
         }
         for area in areas {
             for family in Family::ALL {
-                let path = crosswalk_path(&ws.root, &area, family);
+                let path = crosswalk_path(&ws.root, &area, family).map_err(|source| {
+                    LoadError::Folder {
+                        area: area.clone(),
+                        source,
+                    }
+                })?;
                 if !path.exists() {
                     continue;
                 }

@@ -4,6 +4,7 @@
 
 mod error;
 pub mod fields;
+pub mod path;
 mod raw;
 pub mod template;
 
