@@ -14,6 +14,7 @@ pub mod profile;
 pub mod report;
 pub mod rules;
 pub mod samples;
+pub mod sheet;
 pub mod source;
 pub mod store;
 pub mod workspace;

@@ -110,14 +110,15 @@ pub enum ReviewError {
     },
 }
 
-/// The review file as CSV (UTF-8 with BOM, so Excel opens the Chinese text correctly).
+/// The review file as CSV (UTF-8 with BOM, so Excel opens the Chinese text correctly), with
+/// cells a spreadsheet would run as formulas neutralised ([`crate::sheet`]).
 pub fn to_csv(rows: &[ReviewRow]) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().from_writer(b"\xEF\xBB\xBF".to_vec());
-    let _ = w.write_record(COLUMNS);
+    let mut w = crate::sheet::Writer::new();
+    w.record(COLUMNS);
     for r in rows {
-        let _ = w.write_record(r.cells());
+        w.record(r.cells());
     }
-    w.into_inner().unwrap_or_default()
+    w.into_bytes()
 }
 
 /// The review file as XLSX, one sheet `review`, header frozen, columns sized.
@@ -190,8 +191,13 @@ pub fn read(path: &Path) -> Result<Vec<ReviewRow>, ReviewError> {
         reader
             .records()
             .map(|r| {
-                r.map(|r| r.iter().map(str::to_string).collect())
-                    .map_err(|e| fail(e.to_string()))
+                // The quote `to_csv` put before a formula character comes off again.
+                r.map(|r| {
+                    r.iter()
+                        .map(|c| crate::sheet::undo(c).to_string())
+                        .collect()
+                })
+                .map_err(|e| fail(e.to_string()))
             })
             .collect::<Result<_, _>>()?
     };
