@@ -416,3 +416,26 @@ fn i16_3_verify_reads_only_inside_the_dataset_folder() {
         "not a file name in this folder (it contains a path separator); it was not read"
     );
 }
+
+/// Issue 16 item 10: verifying a folder that does not exist is a mistake in the command (exit
+/// 2), said plainly; not a disk problem (exit 3).
+#[test]
+fn i16_10_verify_of_a_missing_folder_exits_2() {
+    let w = Workdir::new();
+    let run = w.run(&["batch", "verify", "out/nowhere/batches"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("out/nowhere/batches: no such folder"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("disk"), "{}", run.stderr);
+    w.write("a-file", "x");
+    let run = w.run(&["batch", "verify", "a-file"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("a-file: not a folder"),
+        "{}",
+        run.stderr
+    );
+}

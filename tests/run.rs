@@ -467,3 +467,27 @@ fn i16_4_rejects_and_report_csv_neutralise_formulas() {
         institution[0]
     );
 }
+
+/// Issue 16 item 10: a run over data files with a header and no rows says the datasets have no
+/// records, not that every clean record is in the ledger already.
+#[test]
+fn i16_10_header_only_files_say_there_are_no_records() {
+    let w = common::generated(300, 1);
+    for name in ["settlements", "fee_details"] {
+        let path = w.path().join(format!("data/{name}.csv"));
+        let l = lines(&path);
+        // The settlements export has a title line above its header.
+        let keep = if name == "settlements" { 2 } else { 1 };
+        write_lines(&path, &l[..keep]);
+    }
+    let run = w.run(&["run"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(
+            "batches: none written — datasets settlements, fee_details have no records: their files hold no data rows\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("ledger"), "{}", run.stdout);
+}

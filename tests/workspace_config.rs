@@ -709,3 +709,27 @@ fn end_times_blood_volume_and_cash_are_typed() {
     assert_eq!(field_type("bld_amt"), FieldType::Number);
     assert_eq!(field_type("psn_cashpay"), FieldType::Amount);
 }
+
+/// Issue 16 item 10: a misspelled kind is one mistake; the key and code fields mapped under
+/// [datasets.columns] are not reported as "not mapped" besides.
+#[test]
+fn i16_10_misspelled_kind_is_the_only_mistake() {
+    assert_one(
+        "[[datasets]]\nname = \"fees\"\nkind = \"fee-detial\"\npath = \"a.csv\"\nkey = [\"feedetl_sn\"]\n[datasets.columns]\n\"流水号\" = \"feedetl_sn\"\n\"项目编码\" = \"medins_list_codg\"\n[datasets.codes]\nmedins_list_codg = \"catalog\"\n",
+        3,
+        "unknown dataset kind `fee-detial`",
+        Some("did you mean `fee-detail`?"),
+    );
+    // A key really missing is still said.
+    let err = mistakes(
+        "[[datasets]]\nname = \"fees\"\nkind = \"fee-detial\"\npath = \"a.csv\"\nkey = [\"feedetl_sn\"]\n",
+    );
+    assert!(has(&err, "2 mistakes in yibao.toml"), "{err}");
+    assert!(
+        has(
+            &err,
+            "yibao.toml:5: key field `feedetl_sn` is not mapped from any column"
+        ),
+        "{err}"
+    );
+}

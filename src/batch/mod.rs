@@ -254,6 +254,13 @@ pub enum BatchError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Name(#[from] crate::workspace::path::UnsafeName),
+    /// The folder given to verify does not exist (or is not a folder).
+    #[error("{}: {}", .0.display(), if .0.exists() { "not a folder" } else { "no such folder" })]
+    #[diagnostic(
+        code(yibao::batch::no_folder),
+        help("pass out/<run>/batches, a dataset folder under it, or the run folder out/<run>; `yibao batch` prints where it wrote")
+    )]
+    NoFolder(PathBuf),
     /// The folder given to verify holds no batches.
     #[error("no manifest.json under {0}")]
     #[diagnostic(

@@ -104,6 +104,10 @@ impl Verification {
 /// The dataset folders under `dir`: `dir` itself when it holds a manifest, else the folders of
 /// `dir/batches/` (a run folder) or of `dir` (a batches folder) holding batch files.
 fn dataset_dirs(dir: &Path) -> Result<Vec<PathBuf>, BatchError> {
+    // A mistyped folder is the user's mistake (exit 2), not a failing disk.
+    if !dir.is_dir() {
+        return Err(BatchError::NoFolder(dir.to_path_buf()));
+    }
     if dir.join("manifest.json").is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }

@@ -47,11 +47,18 @@ pub enum LoadError {
         source: UnsafeName,
     },
     /// A crosswalk that is not UTF-8.
-    #[error("{path}: not UTF-8 text")]
-    #[diagnostic(code(yibao::mapping::encoding), help("save crosswalks as UTF-8 CSV"))]
+    #[error("{}:{line}: not UTF-8 text{}", path.display(), if *gbk { " (it reads as GBK)" } else { "" })]
+    #[diagnostic(
+        code(yibao::mapping::encoding),
+        help("save crosswalks as UTF-8 CSV (Excel: 另存为 → CSV UTF-8)")
+    )]
     Encoding {
         /// The file.
         path: PathBuf,
+        /// The 1-based line of the first byte that is not UTF-8.
+        line: usize,
+        /// Whether the whole file decodes as GBK (GB18030), the usual cause.
+        gbk: bool,
     },
 }
 
@@ -110,8 +117,17 @@ impl Crosswalks {
                     path: path.clone(),
                     source,
                 })?;
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| LoadError::Encoding { path: path.clone() })?;
+                let text = String::from_utf8(bytes).map_err(|e| {
+                    let bytes = e.as_bytes();
+                    let at = e.utf8_error().valid_up_to();
+                    LoadError::Encoding {
+                        path: path.clone(),
+                        line: 1 + bytes[..at].iter().filter(|b| **b == b'\n').count(),
+                        gbk: encoding_rs::GB18030
+                            .decode_without_bom_handling_and_without_replacement(bytes)
+                            .is_some(),
+                    }
+                })?;
                 let table = tables.get(&family);
                 let lookup = |code: &str| match table.and_then(|t| t.get(code)) {
                     Some(false) => TableStatus::Current,
