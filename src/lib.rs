@@ -5,6 +5,7 @@
 
 pub mod atomic;
 pub mod batch;
+pub mod clock;
 pub mod codes;
 pub mod lock;
 pub mod mapping;

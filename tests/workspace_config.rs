@@ -733,3 +733,46 @@ fn i16_10_misspelled_kind_is_the_only_mistake() {
         "{err}"
     );
 }
+
+/// Issue 16 item 11: the workspace folder is taken literally in a dataset's glob (a folder
+/// named `医保[2024]` is not a character class), and an entry the glob reaches but cannot read
+/// refuses the dataset by name instead of being left out.
+#[cfg(unix)]
+#[test]
+fn i16_11_glob_escapes_the_root_and_names_unreadable_entries() {
+    let w = Workdir::new();
+    let root = w.path().join("医保[2024]");
+    w.write(
+        "医保[2024]/yibao.toml",
+        "[[datasets]]\nname = \"fees\"\nkind = \"fee-detail\"\npath = \"data/*.csv\"\n[datasets.columns]\n\"流水号\" = \"feedetl_sn\"\n",
+    );
+    w.write("医保[2024]/data/a.csv", "流水号\n1\n2\n");
+    w.write("医保[2024]/data/b.csv", "流水号\n3\n");
+    let ws = Workspace::load(&root).unwrap();
+    let files = yibao::source::dataset::resolve(&ws, &ws.datasets[0]).unwrap();
+    assert_eq!(
+        files,
+        vec![root.join("data/a.csv"), root.join("data/b.csv")]
+    );
+    let run = w.run(&["--workspace", "医保[2024]", "--json", "profile", "fees"]);
+    run.expect_code(0);
+    assert_eq!(run.json()["rows"], 3, "{}", run.stdout);
+
+    std::os::unix::fs::symlink("nowhere.csv", root.join("data/gone.csv")).unwrap();
+    let err = yibao::source::dataset::resolve(&ws, &ws.datasets[0]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:4: dataset `fees`: `data/*.csv` reaches 1 entry that cannot be read: {} (No such file or directory (os error 2))",
+            root.join("yibao.toml").display(),
+            root.join("data/gone.csv").display()
+        )
+    );
+    let run = w.run(&["--workspace", "医保[2024]", "check"]);
+    run.expect_code(2);
+    assert!(
+        has(&flat(&run), "reaches 1 entry that cannot be read"),
+        "{}",
+        run.stderr
+    );
+}

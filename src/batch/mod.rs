@@ -72,15 +72,15 @@ pub struct Settings {
 
 impl Settings {
     /// The settings of a batch run after `checked`: the workspace's `[batch]` limits, the
-    /// check's run id, code-set versions and packs, and the local time now.
+    /// check's run id, code-set versions and packs, and the time now in Beijing.
     pub fn new(ws: &crate::workspace::Workspace, checked: &crate::pipeline::Checked) -> Settings {
         let report = &checked.report;
         Settings {
             max_records: ws.batch.max_records,
             max_bytes: ws.batch.max_bytes,
             run_id: checked.run_id.clone(),
-            // inf_time is the sender's local time.
-            time: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+            // inf_time is the sender's time, which for the national platform is Beijing's.
+            time: crate::clock::now().format("%Y-%m-%d %H:%M:%S").to_string(),
             code_sets: report.code_sets.clone(),
             rule_packs: report
                 .packs

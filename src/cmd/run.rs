@@ -81,7 +81,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
             max_records: input.workspace.batch.max_records,
             max_bytes: input.workspace.batch.max_bytes,
             run_id: input.run_id.to_string(),
-            time: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+            time: yibao::clock::now().format("%Y-%m-%d %H:%M:%S").to_string(),
             code_sets: input.code_sets.clone(),
             rule_packs: input.rule_packs.clone(),
         };
