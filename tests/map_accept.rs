@@ -276,3 +276,23 @@ fn i16_3_accept_path_confined() {
     assert!(!outside.exists() && !absolute.exists());
     assert!(!w.path().join("mappings").exists());
 }
+
+/// Issue 16 item 9: the README's `map accept out/suggest/…` from outside the workspace found no
+/// file and said only "I/O error"; now it says the path is taken from the current folder.
+#[test]
+fn i16_9_a_missing_review_file_says_where_paths_start() {
+    let w = workspace();
+    let run = w.run(&["map", "accept", "out/suggest/320900-drug.xlsx"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("out/suggest/320900-drug.xlsx: no such file"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("taken from the current folder"),
+        "{}",
+        run.stderr
+    );
+}

@@ -99,6 +99,16 @@ pub enum ReviewError {
         /// What went wrong.
         detail: String,
     },
+    /// No file at the path given.
+    #[error("{path}: no such file")]
+    #[diagnostic(
+        code(yibao::mapping::review_missing),
+        help("the path is taken from the current folder, not from --workspace: give the path `yibao map suggest` printed (e.g. gen/out/suggest/320900-drug.xlsx)")
+    )]
+    Missing {
+        /// The file.
+        path: String,
+    },
     /// A required column is missing.
     #[error("{path}: the review file has no `{column}` column")]
     #[diagnostic(code(yibao::mapping::review_columns), help("columns: {}", COLUMNS.join(", ")))]
@@ -152,6 +162,9 @@ pub fn read(path: &Path) -> Result<Vec<ReviewRow>, ReviewError> {
         path: name.clone(),
         detail,
     };
+    if !path.exists() {
+        return Err(ReviewError::Missing { path: name });
+    }
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
