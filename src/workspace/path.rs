@@ -32,7 +32,17 @@ pub struct UnsafeName {
 pub fn component(name: &str) -> Result<&str, UnsafeName> {
     let refuse = |reason| {
         Err(UnsafeName {
-            name: name.escape_debug().to_string(),
+            // Control characters shown escaped, the rest as typed.
+            name: name
+                .chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_debug().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
             reason,
         })
     };
