@@ -1,5 +1,6 @@
 //! Atomic file writes: written aside in the same folder, synced, then renamed over the target,
-//! so a reader (or a crash) sees the old file or the new one, never half of one.
+//! so a reader (or a crash) sees the old file or the new one, never half of one. A new file gets
+//! a plain file's mode; a replaced file keeps its own.
 
 use std::io::Write;
 use std::path::Path;
@@ -30,6 +31,14 @@ pub fn write_with(
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut tmp = builder.tempfile_in(dir)?;
+    // Replacing a file keeps its mode: a crosswalk a team keeps group-writable (0664) stays so
+    // after `map accept` rewrites it, as it would after an edit in place. (The owner and group
+    // become the writer's, as with any editor that saves by rename.)
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_file() {
+            tmp.as_file().set_permissions(meta.permissions())?;
+        }
+    }
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
         fill(&mut w)?;
@@ -69,5 +78,22 @@ mod tests {
         super::write(&out, b"x").unwrap();
         let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&out), mode(&plain));
+    }
+
+    /// Issue 16 item 10: rewriting a group-writable file keeps it group-writable.
+    #[cfg(unix)]
+    #[test]
+    fn i16_10_a_replaced_file_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("drug.csv");
+        for mode in [0o664, 0o640, 0o600] {
+            std::fs::write(&p, b"old").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            super::write(&p, b"new").unwrap();
+            let got = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(got, mode, "{mode:o}");
+            assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        }
     }
 }

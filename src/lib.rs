@@ -5,6 +5,7 @@
 
 pub mod atomic;
 pub mod batch;
+pub mod clock;
 pub mod codes;
 pub mod lock;
 pub mod mapping;
@@ -14,6 +15,7 @@ pub mod profile;
 pub mod report;
 pub mod rules;
 pub mod samples;
+pub mod sheet;
 pub mod source;
 pub mod store;
 pub mod workspace;

@@ -483,3 +483,56 @@ fn i16_6_a_renamed_dataset_is_not_emitted_again() {
             .expect_code(0);
     }
 }
+
+/// Issue 16 item 3: a manifest is data; a file name in it that leads out of the dataset's
+/// folder is reported and not read.
+#[test]
+fn i16_3_verify_reads_only_inside_the_dataset_folder() {
+    let (w, dir) = emitted();
+    let set = dir.join("fee_details");
+    let mut m = manifest(&set);
+    m["batches"][0]["file"] = Value::String("../fee_details/000001.json".into());
+    std::fs::write(
+        set.join("manifest.json"),
+        serde_json::to_vec_pretty(&m).unwrap(),
+    )
+    .unwrap();
+    let out = w.run(&["--json", "batch", "verify", dir.to_str().unwrap()]);
+    out.expect_code(2);
+    let v = out.json();
+    let found: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["batch"] == "../fee_details/000001.json")
+        .collect();
+    assert_eq!(found.len(), 1, "{v}");
+    assert_eq!(found[0]["problem"], "altered");
+    assert_eq!(
+        found[0]["detail"],
+        "not a file name in this folder (it contains a path separator); it was not read"
+    );
+}
+
+/// Issue 16 item 10: verifying a folder that does not exist is a mistake in the command (exit
+/// 2), said plainly; not a disk problem (exit 3).
+#[test]
+fn i16_10_verify_of_a_missing_folder_exits_2() {
+    let w = Workdir::new();
+    let run = w.run(&["batch", "verify", "out/nowhere/batches"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("out/nowhere/batches: no such folder"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("disk"), "{}", run.stderr);
+    w.write("a-file", "x");
+    let run = w.run(&["batch", "verify", "a-file"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("a-file: not a folder"),
+        "{}",
+        run.stderr
+    );
+}

@@ -229,3 +229,70 @@ fn mistakes_are_named_by_row_and_nothing_is_merged() {
     );
     assert!(!w.path().join("mappings/320900/drug.csv").exists());
 }
+
+/// Issue 16 item 3: the area of a review row names a folder; it cannot lead outside mappings/,
+/// and an area yibao.toml does not declare is refused, each named by file and row.
+#[test]
+fn i16_3_accept_path_confined() {
+    let w = workspace();
+    let outside = w.path().join("escaped");
+    let absolute = w.path().join("abs");
+    let abs = absolute.display().to_string();
+    let mut rows = review_rows();
+    rows[0][0] = "../escaped";
+    rows[2][0] = &abs;
+    rows[3][0] = "999999";
+    rows[3][10] = "approve";
+    w.write("review.csv", csv_of(&rows));
+    let run = w.run(&["map", "accept", "review.csv"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("3 mistake(s) in the review file; nothing was merged"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "review.csv:2: area `../escaped` cannot be used as a file or folder name: it contains a path separator"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "review.csv:4: area `{abs}` cannot be used as a file or folder name: it contains a path separator"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("review.csv:5: area `999999` is not declared in"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("(areas: 320900)"), "{}", run.stderr);
+    assert!(!outside.exists() && !absolute.exists());
+    assert!(!w.path().join("mappings").exists());
+}
+
+/// Issue 16 item 9: the README's `map accept out/suggest/…` from outside the workspace found no
+/// file and said only "I/O error"; now it says the path is taken from the current folder.
+#[test]
+fn i16_9_a_missing_review_file_says_where_paths_start() {
+    let w = workspace();
+    let run = w.run(&["map", "accept", "out/suggest/320900-drug.xlsx"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("out/suggest/320900-drug.xlsx: no such file"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("taken from the current folder"),
+        "{}",
+        run.stderr
+    );
+}

@@ -206,3 +206,44 @@ fn human_summary_and_mistakes() {
         run.stderr
     );
 }
+
+/// Issue 16 item 4: the review CSV a reviewer opens in Excel writes a local name that a
+/// spreadsheet would run as a formula with a `'` in front; the XLSX holds it as text; `map
+/// accept` takes the quote off again, so the crosswalk keeps the name as the catalog has it.
+#[test]
+fn i16_4_review_csv_neutralises_formulas() {
+    let w = workspace();
+    w.write(
+        "drugs.csv",
+        format!("{DRUGS}H005,=HYPERLINK(1),-5,片剂,@示例\n"),
+    );
+    suggest(&w);
+    let csv = w.path().join("out/suggest/320900-drug.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains(",H005,"))
+        .unwrap_or_else(|| panic!("H005 not in\n{text}"));
+    assert!(
+        line.starts_with("320900,drug,H005,'=HYPERLINK(1),"),
+        "{line}"
+    );
+    let xlsx = review::read(&w.path().join("out/suggest/320900-drug.xlsx")).unwrap();
+    let h005 = xlsx.iter().find(|r| r.local_code == "H005").unwrap();
+    assert_eq!(h005.local_name, "=HYPERLINK(1)");
+    // The reviewer types a code on the CSV's first H005 row and approves it.
+    let mut rows = review::read(&csv).unwrap();
+    let r = rows.iter_mut().find(|r| r.local_code == "H005").unwrap();
+    assert_eq!(r.local_name, "=HYPERLINK(1)");
+    r.national_code = "XJ01MAM122A001010330652".into();
+    r.decision = "approve".into();
+    w.write("review.csv", review::to_csv(&rows));
+    w.run(&["map", "accept", "review.csv", "--reviewer", "王"])
+        .expect_code(0);
+    let cw = std::fs::read_to_string(w.path().join("mappings/320900/drug.csv")).unwrap();
+    assert!(
+        cw.lines()
+            .any(|l| l.starts_with("H005,=HYPERLINK(1),XJ01MAM122A001010330652,")),
+        "{cw}"
+    );
+}

@@ -278,3 +278,35 @@ fn generated_national_tables_load_with_the_generated_crosswalks() {
     assert!(text.contains("A9400091IJ00"), "{text}");
     assert!(text.contains("XA10ABY079B002010103307"), "{text}");
 }
+
+/// Issue 16 item 10: a crosswalk saved as GBK is refused at the line of its first non-UTF-8
+/// byte; a header without `national_code` is told apart from the columns a crosswalk needs.
+#[test]
+fn i16_10_crosswalk_encoding_and_header_messages() {
+    let w = workspace("", "");
+    let text = format!(
+        "{HEAD}A1,amoxicillin,XJ01CAA040A001010102699,,1:1,,,,approved,王,,\nA2,阿莫西林,XJ01CAA040A001010102699,,1:1,,,,approved,,,\n"
+    );
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    w.write("mappings/320900/drug.csv", gbk);
+    let run = w.run(&["map", "coverage"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("mappings/320900/drug.csv:2: not UTF-8 text (it reads as GBK)"),
+        "{}",
+        run.stderr
+    );
+    w.write(
+        "mappings/320900/drug.csv",
+        "local_code,local_name,code\nA1,a,X\n",
+    );
+    let run = w.run(&["map", "coverage"]);
+    run.expect_code(2);
+    let flat = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("drug.csv:1: the header lacks `national_code`: it has `local_code`, `local_name`, `code`; a crosswalk's columns are local_code,local_name,national_code,"),
+        "{}",
+        run.stderr
+    );
+}

@@ -292,3 +292,51 @@ fn i16_8_a_rule_failing_at_run_time_names_rule_pack_and_dataset() {
         out.stderr
     );
 }
+
+/// The failed count of a rule in `check --json` run with YIBAO_TODAY set.
+fn failed_with_today(w: &common::Workdir, today: &str, rule: &str) -> u64 {
+    let out = w.run_with(
+        &[("YIBAO_TODAY", today), ("TZ", "UTC")],
+        &["--json", "check"],
+    );
+    out.expect_code(0);
+    let j = out.json();
+    j["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["rules"].as_array().unwrap())
+        .find(|r| r["id"] == rule)
+        .unwrap_or_else(|| panic!("{rule} not in {j:#}"))["failed"]
+        .as_u64()
+        .unwrap()
+}
+
+/// Issue 16 item 11: "today" in a rule is a date the caller fixes (Beijing's, or the test hook
+/// YIBAO_TODAY), not the host's local date; a malformed hook is refused.
+#[test]
+fn i16_11_today_is_the_injected_beijing_date() {
+    let w = common::generated(300, 1);
+    let path = w.path().join("data/fee_details.csv");
+    let bytes = std::fs::read(&path).unwrap();
+    let (text, _, _) = encoding_rs::GBK.decode(&bytes);
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut f: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    // 07:30 in Beijing on 2030-06-02 is 23:30 UTC on 2030-06-01.
+    f[4] = "2030-06-02 07:30:00".into();
+    lines[1] = f.join(",");
+    let joined = lines.join("\n") + "\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(&joined);
+    std::fs::write(&path, gbk).unwrap();
+    let rule = "fee.fee_ocur_time.range";
+    assert_eq!(failed_with_today(&w, "2030-06-02", rule), 0);
+    assert_eq!(failed_with_today(&w, "2030-06-01", rule), 1);
+    let bad = w.run_with(&[("YIBAO_TODAY", "tomorrow")], &["check"]);
+    bad.expect_code(2);
+    assert!(
+        bad.stderr
+            .contains("YIBAO_TODAY=`tomorrow` is not a YYYY-MM-DD date"),
+        "{}",
+        bad.stderr
+    );
+}

@@ -419,3 +419,75 @@ fn report_without_history_says_so() {
     let out = w.run(&["report", "--since", "thirty"]);
     out.expect_code(2);
 }
+
+/// Issue 16 item 4: rejects and `report --format csv` are files for people: a cell a
+/// spreadsheet would run as a formula gets a `'` in front; a plain negative amount stays a
+/// number.
+#[test]
+fn i16_4_rejects_and_report_csv_neutralise_formulas() {
+    let w = common::generated(300, 1);
+    let path = w.path().join("data/fee_details.csv");
+    let mut l = lines(&path);
+    // Row 4 is dirty already (an unmapped item).
+    set_field(&mut l, 4, 6, |_| "=1+1".into());
+    set_field(&mut l, 4, 9, |_| "-80.00".into());
+    set_field(&mut l, 4, 11, |_| "+cmd|/c calc!A0".into());
+    set_field(&mut l, 4, 12, |_| "@SUM(A1)".into());
+    write_lines(&path, &l);
+    let out = w.run(&["--json", "run"]);
+    out.expect_code(0);
+    let run_id = out.json()["run_id"].as_str().unwrap().to_string();
+    let rejects = std::fs::read_to_string(
+        w.path()
+            .join("out")
+            .join(&run_id)
+            .join("rejects/fee_details.csv"),
+    )
+    .unwrap();
+    let row = rejects
+        .lines()
+        .find(|l| l.starts_with("data/fee_details.csv,\"\",4,"))
+        .unwrap_or_else(|| panic!("row 4 not in\n{rejects}"));
+    assert!(
+        row.ends_with(",F0086,'=1+1,3,15.00,-80.00,A03,'+cmd|/c calc!A0,'@SUM(A1),"),
+        "{row}"
+    );
+    let report = w.run(&["report", "--format", "csv"]);
+    report.expect_code(0);
+    let institution: Vec<&str> = report
+        .stdout
+        .lines()
+        .filter(|l| l.contains("SUM(A1)"))
+        .collect();
+    assert_eq!(institution.len(), 1, "{}", report.stdout);
+    assert!(institution[0].starts_with(&format!("{run_id},")));
+    assert!(
+        institution[0].ends_with(",institution,,'@SUM(A1),1,1,1.000000,,"),
+        "{}",
+        institution[0]
+    );
+}
+
+/// Issue 16 item 10: a run over data files with a header and no rows says the datasets have no
+/// records, not that every clean record is in the ledger already.
+#[test]
+fn i16_10_header_only_files_say_there_are_no_records() {
+    let w = common::generated(300, 1);
+    for name in ["settlements", "fee_details"] {
+        let path = w.path().join(format!("data/{name}.csv"));
+        let l = lines(&path);
+        // The settlements export has a title line above its header.
+        let keep = if name == "settlements" { 2 } else { 1 };
+        write_lines(&path, &l[..keep]);
+    }
+    let run = w.run(&["run"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(
+            "batches: none written — datasets settlements, fee_details have no records: their files hold no data rows\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("ledger"), "{}", run.stdout);
+}

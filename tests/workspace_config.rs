@@ -709,3 +709,70 @@ fn end_times_blood_volume_and_cash_are_typed() {
     assert_eq!(field_type("bld_amt"), FieldType::Number);
     assert_eq!(field_type("psn_cashpay"), FieldType::Amount);
 }
+
+/// Issue 16 item 10: a misspelled kind is one mistake; the key and code fields mapped under
+/// [datasets.columns] are not reported as "not mapped" besides.
+#[test]
+fn i16_10_misspelled_kind_is_the_only_mistake() {
+    assert_one(
+        "[[datasets]]\nname = \"fees\"\nkind = \"fee-detial\"\npath = \"a.csv\"\nkey = [\"feedetl_sn\"]\n[datasets.columns]\n\"流水号\" = \"feedetl_sn\"\n\"项目编码\" = \"medins_list_codg\"\n[datasets.codes]\nmedins_list_codg = \"catalog\"\n",
+        3,
+        "unknown dataset kind `fee-detial`",
+        Some("did you mean `fee-detail`?"),
+    );
+    // A key really missing is still said.
+    let err = mistakes(
+        "[[datasets]]\nname = \"fees\"\nkind = \"fee-detial\"\npath = \"a.csv\"\nkey = [\"feedetl_sn\"]\n",
+    );
+    assert!(has(&err, "2 mistakes in yibao.toml"), "{err}");
+    assert!(
+        has(
+            &err,
+            "yibao.toml:5: key field `feedetl_sn` is not mapped from any column"
+        ),
+        "{err}"
+    );
+}
+
+/// Issue 16 item 11: the workspace folder is taken literally in a dataset's glob (a folder
+/// named `医保[2024]` is not a character class), and an entry the glob reaches but cannot read
+/// refuses the dataset by name instead of being left out.
+#[cfg(unix)]
+#[test]
+fn i16_11_glob_escapes_the_root_and_names_unreadable_entries() {
+    let w = Workdir::new();
+    let root = w.path().join("医保[2024]");
+    w.write(
+        "医保[2024]/yibao.toml",
+        "[[datasets]]\nname = \"fees\"\nkind = \"fee-detail\"\npath = \"data/*.csv\"\n[datasets.columns]\n\"流水号\" = \"feedetl_sn\"\n",
+    );
+    w.write("医保[2024]/data/a.csv", "流水号\n1\n2\n");
+    w.write("医保[2024]/data/b.csv", "流水号\n3\n");
+    let ws = Workspace::load(&root).unwrap();
+    let files = yibao::source::dataset::resolve(&ws, &ws.datasets[0]).unwrap();
+    assert_eq!(
+        files,
+        vec![root.join("data/a.csv"), root.join("data/b.csv")]
+    );
+    let run = w.run(&["--workspace", "医保[2024]", "--json", "profile", "fees"]);
+    run.expect_code(0);
+    assert_eq!(run.json()["rows"], 3, "{}", run.stdout);
+
+    std::os::unix::fs::symlink("nowhere.csv", root.join("data/gone.csv")).unwrap();
+    let err = yibao::source::dataset::resolve(&ws, &ws.datasets[0]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:4: dataset `fees`: `data/*.csv` reaches 1 entry that cannot be read: {} (No such file or directory (os error 2))",
+            root.join("yibao.toml").display(),
+            root.join("data/gone.csv").display()
+        )
+    );
+    let run = w.run(&["--workspace", "医保[2024]", "check"]);
+    run.expect_code(2);
+    assert!(
+        has(&flat(&run), "reaches 1 entry that cannot be read"),
+        "{}",
+        run.stderr
+    );
+}

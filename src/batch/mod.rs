@@ -72,15 +72,15 @@ pub struct Settings {
 
 impl Settings {
     /// The settings of a batch run after `checked`: the workspace's `[batch]` limits, the
-    /// check's run id, code-set versions and packs, and the local time now.
+    /// check's run id, code-set versions and packs, and the time now in Beijing.
     pub fn new(ws: &crate::workspace::Workspace, checked: &crate::pipeline::Checked) -> Settings {
         let report = &checked.report;
         Settings {
             max_records: ws.batch.max_records,
             max_bytes: ws.batch.max_bytes,
             run_id: checked.run_id.clone(),
-            // inf_time is the sender's local time.
-            time: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+            // inf_time is the sender's time, which for the national platform is Beijing's.
+            time: crate::clock::now().format("%Y-%m-%d %H:%M:%S").to_string(),
             code_sets: report.code_sets.clone(),
             rule_packs: report
                 .packs
@@ -250,6 +250,17 @@ pub enum BatchError {
         /// What is wrong.
         message: String,
     },
+    /// A dataset name, run id or manifest entry that cannot be a file or folder name.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Name(#[from] crate::workspace::path::UnsafeName),
+    /// The folder given to verify does not exist (or is not a folder).
+    #[error("{}: {}", .0.display(), if .0.exists() { "not a folder" } else { "no such folder" })]
+    #[diagnostic(
+        code(yibao::batch::no_folder),
+        help("pass out/<run>/batches, a dataset folder under it, or the run folder out/<run>; `yibao batch` prints where it wrote")
+    )]
+    NoFolder(PathBuf),
     /// The folder given to verify holds no batches.
     #[error("no manifest.json under {0}")]
     #[diagnostic(

@@ -14,6 +14,7 @@ use super::record::{canonical_of, content_hash};
 use super::{BatchError, Manifest};
 use crate::store::ledger::BatchState;
 use crate::store::Store;
+use crate::workspace::path::confined;
 
 /// What kind of mismatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -103,6 +104,10 @@ impl Verification {
 /// The dataset folders under `dir`: `dir` itself when it holds a manifest, else the folders of
 /// `dir/batches/` (a run folder) or of `dir` (a batches folder) holding batch files.
 fn dataset_dirs(dir: &Path) -> Result<Vec<PathBuf>, BatchError> {
+    // A mistyped folder is the user's mistake (exit 2), not a failing disk.
+    if !dir.is_dir() {
+        return Err(BatchError::NoFolder(dir.to_path_buf()));
+    }
     if dir.join("manifest.json").is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }
@@ -269,7 +274,23 @@ fn verify_dataset(
     }
     for entry in &manifest.batches {
         let file = entry.file.as_str();
-        let path = dir.join(file);
+        // The manifest is data: a file it names is read only inside the dataset's folder.
+        let path = match confined(dir, &[file]) {
+            Ok(p) => p,
+            Err(e) => {
+                v.add(
+                    Problem::Altered,
+                    &name,
+                    Some(file),
+                    None,
+                    format!(
+                        "not a file name in this folder ({}); it was not read",
+                        e.reason
+                    ),
+                );
+                continue;
+            }
+        };
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(_) => {

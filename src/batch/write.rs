@@ -17,6 +17,7 @@ use super::{
 use crate::pipeline::Clean;
 use crate::store::ledger::{BatchRow, BatchState};
 use crate::store::Store;
+use crate::workspace::path::confined;
 use crate::workspace::Workspace;
 
 /// What recovery found of an interrupted run.
@@ -32,9 +33,10 @@ pub struct Recovery {
     pub temp_removed: u64,
 }
 
-/// The folder of a run's batches of one dataset.
-pub fn batch_dir(ws: &Workspace, run_id: &str, dataset: &str) -> PathBuf {
-    ws.out.join(run_id).join("batches").join(dataset)
+/// The folder of a run's batches of one dataset. The run id and dataset name come from the
+/// ledger, so they are confined like any name from data.
+pub fn batch_dir(ws: &Workspace, run_id: &str, dataset: &str) -> Result<PathBuf, BatchError> {
+    Ok(confined(&ws.out, &[run_id, "batches", dataset])?)
 }
 
 fn manifest_bytes(m: &Manifest) -> Vec<u8> {
@@ -64,7 +66,7 @@ fn rewrite_manifest(
     dataset: &str,
     extra: Option<&BatchRow>,
 ) -> Result<(), BatchError> {
-    let dir = batch_dir(ws, run_id, dataset);
+    let dir = batch_dir(ws, run_id, dataset)?;
     let mut batches: Vec<ManifestBatch> = store
         .ledger_done(run_id, dataset)?
         .iter()
@@ -100,7 +102,7 @@ pub fn recover(ws: &Workspace, store: &mut Store) -> Result<Recovery, BatchError
     let mut out = Recovery::default();
     let mut touched = BTreeSet::new();
     for b in store.ledger_pending()? {
-        let dir = batch_dir(ws, &b.run_id, &b.dataset);
+        let dir = batch_dir(ws, &b.run_id, &b.dataset)?;
         let path = dir.join(file_name(b.number));
         let name = format!("{}/{}", b.dataset, file_name(b.number));
         let in_place = match std::fs::read(&path) {
@@ -125,7 +127,7 @@ pub fn recover(ws: &Workspace, store: &mut Store) -> Result<Recovery, BatchError
     }
     for (run_id, dataset) in &touched {
         rewrite_manifest(ws, store, run_id, dataset, None)?;
-        out.temp_removed += remove_temp_files(&batch_dir(ws, run_id, dataset))?;
+        out.temp_removed += remove_temp_files(&batch_dir(ws, run_id, dataset)?)?;
     }
     Ok(out)
 }
@@ -199,7 +201,7 @@ pub fn emit(
     for c in clean {
         let name = c.dataset.name.clone();
         let stream = super::stream_of(&c.dataset);
-        let dir = batch_dir(ws, &settings.run_id, &name);
+        let dir = batch_dir(ws, &settings.run_id, &name)?;
         store.ledger_adopt(&name, &stream)?;
         let continues = store.ledger_other_names(&stream, &name)?;
         let seen = Seen::load(store, &stream)?;
@@ -286,7 +288,7 @@ pub fn dry_run(
             None => (Seen::default(), 1, Vec::new()),
         };
         let mut summary = plan(c, settings, seen, first, &mut |_| Ok(()))?;
-        summary.dir = batch_dir(ws, &settings.run_id, name);
+        summary.dir = batch_dir(ws, &settings.run_id, name)?;
         summary.continues = continues;
         datasets.push(summary);
     }

@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, args: MapAcceptArgs) -> miette::Result<ExitCode> {
         .unwrap_or_else(|| "unknown".to_string());
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let plan = plan(
-        &ws.root,
+        &ws,
         &args.file.display().to_string(),
         &rows,
         &existing,

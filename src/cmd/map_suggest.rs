@@ -78,8 +78,8 @@ pub fn run(ctx: &Ctx, args: MapSuggestArgs) -> miette::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| ws.root.join("out").join("suggest"));
     let stem = format!("{}-{}", args.area, family);
-    let csv_path = dir.join(format!("{stem}.csv"));
-    let xlsx_path = dir.join(format!("{stem}.xlsx"));
+    let csv_path = yibao::workspace::path::confined(&dir, &[&format!("{stem}.csv")])?;
+    let xlsx_path = yibao::workspace::path::confined(&dir, &[&format!("{stem}.xlsx")])?;
     write(&csv_path, &review::to_csv(&rows))?;
     let xlsx = review::to_xlsx(&rows).map_err(|e| {
         miette::miette!(

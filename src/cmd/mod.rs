@@ -55,6 +55,14 @@ impl From<&GlobalArgs> for Ctx {
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
     let ctx = Ctx::from(&cli.global);
+    // The test hook that fixes "today" must be a date, or a rule would quietly use the clock.
+    yibao::clock::check_env().map_err(|message| {
+        miette::miette!(
+            code = "yibao::config::today",
+            help = "unset it, or give a date such as YIBAO_TODAY=2024-04-01",
+            "{message}"
+        )
+    })?;
     match cli.command {
         Command::Codes(CodesCommand::Import(args)) => codes_import::run(&ctx, args),
         Command::Codes(CodesCommand::Explain(args)) => codes_explain::run(&ctx, args),

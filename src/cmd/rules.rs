@@ -85,7 +85,7 @@ pub fn test(ctx: &Ctx, pack: Option<String>) -> miette::Result<ExitCode> {
             let ctx = Context {
                 books: books.clone(),
                 dictionaries: HashMap::from([(p.name.clone(), p.dictionaries.clone())]),
-                references: HashMap::new(),
+                ..Context::default()
             };
             results.push(examples::run(r, ctx));
         }

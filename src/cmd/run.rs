@@ -81,7 +81,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
             max_records: input.workspace.batch.max_records,
             max_bytes: input.workspace.batch.max_bytes,
             run_id: input.run_id.to_string(),
-            time: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+            time: yibao::clock::now().format("%Y-%m-%d %H:%M:%S").to_string(),
             code_sets: input.code_sets.clone(),
             rule_packs: input.rule_packs.clone(),
         };
@@ -171,7 +171,10 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
                 outcome.out_dir.join("batches").display()
             ));
         } else {
-            text.push_str("batches: none written — every clean record is in the ledger already\n");
+            text.push_str(&format!(
+                "batches: none written — {}\n",
+                why_no_batch(report)
+            ));
         }
         text.push_str(&format!(
             "run {} recorded in {} ({verdict}, {:.1}s)\nreport: {}\n",
@@ -187,6 +190,39 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Why a run wrote no batch: no records at all, none clean, or all already emitted.
+fn why_no_batch(report: &yibao::report::Report) -> String {
+    let empty: Vec<&str> = report
+        .datasets
+        .iter()
+        .filter(|d| d.records == 0)
+        .map(|d| d.name.as_str())
+        .collect();
+    let clean: u64 = report.datasets.iter().map(|d| d.records - d.dirty).sum();
+    if report.overall.records == 0 {
+        if empty.len() == 1 {
+            format!(
+                "dataset {} has no records: its files hold no data rows",
+                empty[0]
+            )
+        } else {
+            format!(
+                "datasets {} have no records: their files hold no data rows",
+                empty.join(", ")
+            )
+        }
+    } else if clean == 0 {
+        "no record is clean (every record fails an error-level rule; see rejects/)".to_string()
+    } else if empty.is_empty() {
+        "every clean record is in the ledger already".to_string()
+    } else {
+        format!(
+            "every clean record is in the ledger already; no records in {}",
+            empty.join(", ")
+        )
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! `rejected` rows so they are never suggested again; undecided rows change nothing.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use miette::Diagnostic;
 use serde::Serialize;
@@ -14,6 +14,8 @@ use super::crosswalk::{parse, Crosswalk, Mapping, Relation, Status, TableStatus}
 use super::load::{crosswalk_path, Crosswalks};
 use super::review::ReviewRow;
 use crate::codes::Family;
+use crate::workspace::path::component;
+use crate::workspace::Workspace;
 
 /// One mistake in a review file.
 #[derive(Debug, Error, Diagnostic)]
@@ -75,9 +77,10 @@ fn decision(word: &str) -> Option<Decision> {
     })
 }
 
-/// Plan the merge of `rows` (read from `file`) into the workspace's crosswalks.
+/// Plan the merge of `rows` (read from `file`) into the workspace's crosswalks. A row's area
+/// must be one the workspace declares: it names the folder the crosswalk is written in.
 pub fn plan(
-    root: &Path,
+    ws: &Workspace,
     file: &str,
     rows: &[ReviewRow],
     existing: &Crosswalks,
@@ -104,6 +107,27 @@ pub fn plan(
             err(r.row, "area and local_code must not be empty".into());
             continue;
         }
+        if let Err(e) = component(&r.area) {
+            err(r.row, format!("area {e}"));
+            continue;
+        }
+        if !ws.areas.iter().any(|a| a.code == r.area) {
+            let declared: Vec<&str> = ws.areas.iter().map(|a| a.code.as_str()).collect();
+            err(
+                r.row,
+                format!(
+                    "area `{}` is not declared in {} (areas: {})",
+                    r.area,
+                    ws.config_path().display(),
+                    if declared.is_empty() {
+                        "none".to_string()
+                    } else {
+                        declared.join(", ")
+                    }
+                ),
+            );
+            continue;
+        }
         if decision(&r.decision).is_none() {
             err(
                 r.row,
@@ -120,7 +144,14 @@ pub fn plan(
     }
     let mut plan = Plan::default();
     for ((area, family), locals) in groups {
-        let path = crosswalk_path(root, &area, family);
+        let path = match crosswalk_path(&ws.root, &area, family) {
+            Ok(p) => p,
+            // Unreachable after the checks above; refused rather than trusted all the same.
+            Err(e) => {
+                err(0, format!("area {e}"));
+                continue;
+            }
+        };
         let mut cw = existing.get(&area, family).cloned().unwrap_or(Crosswalk {
             area: area.clone(),
             family,

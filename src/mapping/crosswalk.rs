@@ -376,7 +376,12 @@ pub fn parse(
             err(
                 1,
                 format!(
-                    "the header lacks `{required}` (columns: {})",
+                    "the header lacks `{required}`: it has {}; a crosswalk's columns are {}",
+                    headers
+                        .iter()
+                        .map(|h| format!("`{h}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     COLUMNS.join(",")
                 ),
             );

@@ -10,6 +10,7 @@ use thiserror::Error;
 use super::crosswalk::{parse, Crosswalk, CrosswalkErrors, TableStatus};
 use crate::codes::Family;
 use crate::store::{Store, StoreError};
+use crate::workspace::path::{confined, UnsafeName};
 use crate::workspace::Workspace;
 
 /// Why the crosswalks could not be loaded.
@@ -32,12 +33,32 @@ pub enum LoadError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A folder under `mappings/` whose name cannot be an area.
+    #[error("mappings/{area}: not an area folder: {source}")]
+    #[diagnostic(
+        code(yibao::mapping::area_folder),
+        help("name the folders under mappings/ by area code")
+    )]
+    Folder {
+        /// The folder name.
+        area: String,
+        /// Why.
+        #[source]
+        source: UnsafeName,
+    },
     /// A crosswalk that is not UTF-8.
-    #[error("{path}: not UTF-8 text")]
-    #[diagnostic(code(yibao::mapping::encoding), help("save crosswalks as UTF-8 CSV"))]
+    #[error("{}:{line}: not UTF-8 text{}", path.display(), if *gbk { " (it reads as GBK)" } else { "" })]
+    #[diagnostic(
+        code(yibao::mapping::encoding),
+        help("save crosswalks as UTF-8 CSV (Excel: 另存为 → CSV UTF-8)")
+    )]
     Encoding {
         /// The file.
         path: PathBuf,
+        /// The 1-based line of the first byte that is not UTF-8.
+        line: usize,
+        /// Whether the whole file decodes as GBK (GB18030), the usual cause.
+        gbk: bool,
     },
 }
 
@@ -50,11 +71,10 @@ pub struct Crosswalks {
     pub versions: BTreeMap<Family, String>,
 }
 
-/// The crosswalk file of an area and family.
-pub fn crosswalk_path(root: &Path, area: &str, family: Family) -> PathBuf {
-    root.join("mappings")
-        .join(area)
-        .join(format!("{family}.csv"))
+/// The crosswalk file of an area and family; the area must be a plain folder name (it may come
+/// from a review file), so the path stays under `mappings/`.
+pub fn crosswalk_path(root: &Path, area: &str, family: Family) -> Result<PathBuf, UnsafeName> {
+    confined(root, &["mappings", area, &format!("{family}.csv")])
 }
 
 impl Crosswalks {
@@ -84,7 +104,12 @@ impl Crosswalks {
         }
         for area in areas {
             for family in Family::ALL {
-                let path = crosswalk_path(&ws.root, &area, family);
+                let path = crosswalk_path(&ws.root, &area, family).map_err(|source| {
+                    LoadError::Folder {
+                        area: area.clone(),
+                        source,
+                    }
+                })?;
                 if !path.exists() {
                     continue;
                 }
@@ -92,8 +117,17 @@ impl Crosswalks {
                     path: path.clone(),
                     source,
                 })?;
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| LoadError::Encoding { path: path.clone() })?;
+                let text = String::from_utf8(bytes).map_err(|e| {
+                    let bytes = e.as_bytes();
+                    let at = e.utf8_error().valid_up_to();
+                    LoadError::Encoding {
+                        path: path.clone(),
+                        line: 1 + bytes[..at].iter().filter(|b| **b == b'\n').count(),
+                        gbk: encoding_rs::GB18030
+                            .decode_without_bom_handling_and_without_replacement(bytes)
+                            .is_some(),
+                    }
+                })?;
                 let table = tables.get(&family);
                 let lookup = |code: &str| match table.and_then(|t| t.get(code)) {
                     Some(false) => TableStatus::Current,

@@ -99,6 +99,16 @@ pub enum ReviewError {
         /// What went wrong.
         detail: String,
     },
+    /// No file at the path given.
+    #[error("{path}: no such file")]
+    #[diagnostic(
+        code(yibao::mapping::review_missing),
+        help("the path is taken from the current folder, not from --workspace: give the path `yibao map suggest` printed (e.g. gen/out/suggest/320900-drug.xlsx)")
+    )]
+    Missing {
+        /// The file.
+        path: String,
+    },
     /// A required column is missing.
     #[error("{path}: the review file has no `{column}` column")]
     #[diagnostic(code(yibao::mapping::review_columns), help("columns: {}", COLUMNS.join(", ")))]
@@ -110,14 +120,15 @@ pub enum ReviewError {
     },
 }
 
-/// The review file as CSV (UTF-8 with BOM, so Excel opens the Chinese text correctly).
+/// The review file as CSV (UTF-8 with BOM, so Excel opens the Chinese text correctly), with
+/// cells a spreadsheet would run as formulas neutralised ([`crate::sheet`]).
 pub fn to_csv(rows: &[ReviewRow]) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().from_writer(b"\xEF\xBB\xBF".to_vec());
-    let _ = w.write_record(COLUMNS);
+    let mut w = crate::sheet::Writer::new();
+    w.record(COLUMNS);
     for r in rows {
-        let _ = w.write_record(r.cells());
+        w.record(r.cells());
     }
-    w.into_inner().unwrap_or_default()
+    w.into_bytes()
 }
 
 /// The review file as XLSX, one sheet `review`, header frozen, columns sized.
@@ -151,6 +162,9 @@ pub fn read(path: &Path) -> Result<Vec<ReviewRow>, ReviewError> {
         path: name.clone(),
         detail,
     };
+    if !path.exists() {
+        return Err(ReviewError::Missing { path: name });
+    }
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -190,8 +204,13 @@ pub fn read(path: &Path) -> Result<Vec<ReviewRow>, ReviewError> {
         reader
             .records()
             .map(|r| {
-                r.map(|r| r.iter().map(str::to_string).collect())
-                    .map_err(|e| fail(e.to_string()))
+                // The quote `to_csv` put before a formula character comes off again.
+                r.map(|r| {
+                    r.iter()
+                        .map(|c| crate::sheet::undo(c).to_string())
+                        .collect()
+                })
+                .map_err(|e| fail(e.to_string()))
             })
             .collect::<Result<_, _>>()?
     };

@@ -22,6 +22,7 @@ use crate::rules::pack::PackLoadError;
 use crate::rules::{load_packs, Pack, Rule};
 use crate::source::dataset::{read_dataset, DatasetError, DatasetRead};
 use crate::store::{Store, StoreError};
+use crate::workspace::path::{confined, UnsafeName};
 use crate::workspace::{Dataset, Workspace};
 
 /// What a check is asked to do.
@@ -119,6 +120,10 @@ pub enum CheckError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Engine(#[from] crate::rules::engine::EngineError),
+    /// A dataset name that cannot be a file name.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Name(#[from] UnsafeName),
     /// An output could not be written.
     #[error("cannot write {path}: {source}")]
     #[diagnostic(
@@ -317,7 +322,7 @@ pub fn write_report(ws: &Workspace, checked: &mut Checked) -> Result<PathBuf, Ch
     };
     std::fs::create_dir_all(&rejects_dir).map_err(io(&rejects_dir))?;
     for (name, df) in &mut checked.rejects {
-        let path = rejects_dir.join(format!("{name}.csv"));
+        let path = confined(&rejects_dir, &[&format!("{name}.csv")])?;
         crate::atomic::write_with(&path, |w| {
             report::write_rejects_csv(df, w).map_err(std::io::Error::other)
         })

@@ -29,6 +29,7 @@ use crate::rules::engine::{self, Input, Outcome};
 use crate::source::dataset::{read_dataset, resolve};
 use crate::store::history::{BatchFigure, InputFile};
 use crate::store::Store;
+use crate::workspace::path::confined;
 use crate::workspace::Workspace;
 
 /// The stages of a run, in order.
@@ -343,7 +344,7 @@ pub fn run(
             for (name, df) in &mut outcome.rejects {
                 // Serialised straight into the file that is renamed into place: at 10M
                 // records the rejects are hundreds of megabytes.
-                let path = rejects_dir.join(format!("{name}.csv"));
+                let path = confined(&rejects_dir, &[&format!("{name}.csv")])?;
                 crate::atomic::write_with(&path, |w| {
                     report::write_rejects_csv(df, w).map_err(std::io::Error::other)
                 })

@@ -131,12 +131,10 @@ pub fn json(report: &Report) -> Vec<u8> {
 }
 
 /// A rejects file, into a writer: UTF-8 with a BOM so spreadsheet programs show the Chinese
-/// right, serialised batch by batch, never whole in memory.
+/// right, serialised batch by batch, never whole in memory; a file for people, so cells a
+/// spreadsheet would run as formulas are neutralised ([`crate::sheet`]).
 pub fn write_rejects_csv<W: std::io::Write>(df: &mut DataFrame, out: W) -> PolarsResult<()> {
-    CsvWriter::new(out)
-        .include_bom(true)
-        .include_header(true)
-        .finish(df)
+    crate::sheet::write_frame(df, out)
 }
 
 pub use crate::store::history::location;

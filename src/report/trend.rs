@@ -413,16 +413,16 @@ pub fn json(report: &TrendReport) -> Vec<u8> {
 /// `overall`, `area`, `coverage` for every run of the window; `dataset`, `rule`,
 /// `institution`, `sample` for the latest run; `change` (per dataset: `newly_dirty`, `fixed` counts) and `newly_dirty`, `fixed` (the records,
 /// up to [`CHANGE_LIST_LIMIT`] each) against the previous run.
+/// A file for people: cells a spreadsheet would run as formulas are neutralised
+/// ([`crate::sheet`]).
 pub fn csv(report: &TrendReport) -> Vec<u8> {
-    let mut w = ::csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let _ = w.write_record([
+    let mut w = crate::sheet::Writer::new();
+    w.record([
         "run_id", "time", "scope", "dataset", "name", "count", "total", "rate", "location",
         "record",
     ]);
     let rate = |r: f64| format!("{r:.6}");
-    let mut line = |fields: [&str; 10]| {
-        let _ = w.write_record(fields);
-    };
+    let mut line = |fields: [&str; 10]| w.record(fields);
     for p in &report.trend {
         line([
             &p.run_id,
@@ -560,7 +560,7 @@ pub fn csv(report: &TrendReport) -> Vec<u8> {
             }
         }
     }
-    w.into_inner().unwrap_or_default()
+    w.into_bytes()
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use crate::codes::Family;
 use crate::mapping::apply::map_column;
 use crate::workspace::{field_type, DatasetKind, FieldType};
 
-/// What compiling needs from outside the record: code sets, dictionaries, other datasets.
-#[derive(Default)]
+/// What compiling needs from outside the record: code sets, dictionaries, other datasets, and
+/// the date "today" means.
 pub struct Context {
     /// Loaded code-set versions per family.
     pub books: HashMap<Family, Arc<CodeBook>>,
@@ -27,6 +27,19 @@ pub struct Context {
     pub dictionaries: HashMap<String, BTreeMap<String, Vec<String>>>,
     /// Distinct values of a field of the datasets of a kind (for `reference`).
     pub references: HashMap<(DatasetKind, String), Series>,
+    /// The date a `"today"` bound stands for: Beijing's ([`crate::clock::today`]).
+    pub today: NaiveDate,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context {
+            books: HashMap::new(),
+            dictionaries: HashMap::new(),
+            references: HashMap::new(),
+            today: crate::clock::today(),
+        }
+    }
 }
 
 /// The name of the column holding a `detail-sum` rule's summed lines.
@@ -308,7 +321,7 @@ pub fn compile(rule: &Rule, typed: &HashSet<String>, ctx: &Context) -> PolarsRes
                 .is_not_null()
                 .and(text.is_in(lit(set).implode(false), false).not())
         }
-        RuleKind::Range { field, min, max } => range(field, min, max, is_typed(field))?,
+        RuleKind::Range { field, min, max } => range(field, min, max, is_typed(field), ctx.today)?,
         RuleKind::DateOrder { fields } => {
             let ts =
                 |f: &String| col(f.as_str()).cast(DataType::Datetime(TimeUnit::Microseconds, None));
@@ -413,6 +426,7 @@ fn range(
     min: &Option<toml::Value>,
     max: &Option<toml::Value>,
     typed: bool,
+    today: NaiveDate,
 ) -> PolarsResult<Expr> {
     let is_date = matches!(
         rule_type(field),
@@ -425,7 +439,7 @@ fn range(
                 .map(str::to_string)
                 .unwrap_or_else(|| v.to_string());
             if s == "today" {
-                return Ok(lit(chrono::Local::now().date_naive()));
+                return Ok(lit(today));
             }
             let d = NaiveDate::parse_from_str(&s, "%Y-%m-%d")
                 .map_err(|_| polars_err!(ComputeError: "`{s}` is not a YYYY-MM-DD date"))?;

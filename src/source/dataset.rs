@@ -48,15 +48,46 @@ pub fn role_for(dataset: Option<&Dataset>, column: &str) -> ColumnRole {
     }
 }
 
-/// The files a dataset's path or glob matches, sorted.
+/// The glob of a dataset: the workspace root taken literally (a folder named `医保[2024]` is a
+/// name, not a character class), then the dataset's `path`, the only part that is a pattern. An
+/// absolute `path` is the whole pattern.
+fn pattern_of(root: &Path, path: &str) -> String {
+    if Path::new(path).is_absolute() {
+        return path.to_string();
+    }
+    let root = root.to_string_lossy();
+    let root = glob::Pattern::escape(&root);
+    if root.is_empty() {
+        path.to_string()
+    } else if root.ends_with(std::path::is_separator) {
+        format!("{root}{path}")
+    } else {
+        format!("{root}{}{path}", std::path::MAIN_SEPARATOR)
+    }
+}
+
+/// The files a dataset's path or glob matches, sorted. An entry the glob reaches but cannot
+/// read (a folder without permission, a link to nothing) refuses the dataset, naming each one:
+/// read without them, the dataset would silently lack their records, and a run would report and
+/// batch too little. It is the user's to fix (permissions, a narrower glob), so exit 2.
 pub fn resolve(ws: &Workspace, ds: &Dataset) -> Result<Vec<PathBuf>, ConfigError> {
-    let pattern = ws.root.join(&ds.path);
-    let pattern_text = pattern.to_string_lossy().into_owned();
-    let mut files: Vec<PathBuf> = match glob::glob(&pattern_text) {
-        Ok(paths) => paths
-            .filter_map(Result::ok)
-            .filter(|p| p.is_file())
-            .collect(),
+    let pattern_text = pattern_of(&ws.root, &ds.path);
+    let mut unreadable: Vec<String> = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    match glob::glob(&pattern_text) {
+        Ok(paths) => {
+            for entry in paths {
+                match entry {
+                    Ok(p) => match std::fs::metadata(&p) {
+                        Ok(m) if m.is_file() => files.push(p),
+                        // Folders the glob also matches are not data.
+                        Ok(_) => {}
+                        Err(e) => unreadable.push(format!("{} ({e})", p.display())),
+                    },
+                    Err(e) => unreadable.push(format!("{} ({})", e.path().display(), e.error())),
+                }
+            }
+        }
         Err(e) => {
             return Err(ws.error_at(
                 ds.path_span.clone(),
@@ -66,6 +97,25 @@ pub fn resolve(ws: &Workspace, ds: &Dataset) -> Result<Vec<PathBuf>, ConfigError
             ));
         }
     };
+    if !unreadable.is_empty() {
+        unreadable.sort();
+        return Err(ws.error_at(
+            ds.path_span.clone(),
+            format!(
+                "dataset `{}`: `{}` reaches {} entr{} that cannot be read: {}",
+                ds.name,
+                ds.path,
+                unreadable.len(),
+                if unreadable.len() == 1 { "y" } else { "ies" },
+                unreadable.join("; ")
+            ),
+            "cannot be read",
+            Some(
+                "make them readable, remove them, or narrow the path so it does not reach them"
+                    .into(),
+            ),
+        ));
+    }
     files.sort();
     if files.is_empty() {
         return Err(ws.error_at(

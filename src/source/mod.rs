@@ -416,10 +416,15 @@ pub fn read_file(
     Ok(Read { frame, report })
 }
 
-/// Scan a cache file written by a sink.
+/// Scan a cache file written by a sink. The path is one file, not a pattern: a workspace folder
+/// named `医保[2024]` must not be read as a character class.
 fn scan_cache(path: &Path) -> Result<LazyFrame, ReadError> {
     let p = PlRefPath::try_from_path(path).map_err(|e| ReadError::polars(path, e))?;
-    LazyFrame::scan_parquet(p, ScanArgsParquet::default()).map_err(|e| ReadError::polars(path, e))
+    let args = ScanArgsParquet {
+        glob: false,
+        ..Default::default()
+    };
+    LazyFrame::scan_parquet(p, args).map_err(|e| ReadError::polars(path, e))
 }
 
 /// Clean header names: trimmed, half-width, never empty, never repeated.

@@ -52,7 +52,12 @@ pub fn read(
         })
     };
     let p = PlRefPath::try_from_path(path).map_err(|e| ReadError::polars(path, e))?;
-    let mut frame = LazyFrame::scan_parquet(p, ScanArgsParquet::default()).map_err(bad)?;
+    // A path, not a pattern: a folder named `医保[2024]` is a folder.
+    let args = ScanArgsParquet {
+        glob: false,
+        ..Default::default()
+    };
+    let mut frame = LazyFrame::scan_parquet(p, args).map_err(bad)?;
     let schema = frame.collect_schema().map_err(bad)?;
     let raw_names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
     let columns = super::column_names(raw_names.iter().map(String::as_str));

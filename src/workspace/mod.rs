@@ -4,6 +4,7 @@
 
 mod error;
 pub mod fields;
+pub mod path;
 mod raw;
 pub mod template;
 
@@ -692,6 +693,10 @@ impl Validator<'_> {
                 columns.insert(source.get_ref().clone(), field.get_ref().clone());
                 column_spans.insert(source.get_ref().clone(), source.span());
             }
+        } else {
+            // The kind is already reported; the fields are still mapped, so the code and key
+            // checks below say only what is really missing (issue 16 item 10).
+            targets.extend(d.columns.values().map(|f| f.get_ref().clone()));
         }
         let mut codes = Vec::new();
         for (field, family) in &d.codes {
