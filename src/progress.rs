@@ -52,3 +52,63 @@ pub fn bar(quiet: bool, total: u64, message: impl Into<String>) -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
 }
+
+/// How much of a run's progress to show beyond the spinners.
+#[derive(Debug, Clone, Copy)]
+pub struct Show {
+    /// No bars, no lines.
+    pub quiet: bool,
+    /// One line per finished piece of a stage (`check   122 rules on 2 datasets (1.9s)`).
+    pub stage_lines: bool,
+    /// One line per batch file written (`batch fee_details 000001.json: 500 records, …`).
+    pub batch_lines: bool,
+}
+
+/// The display of the driver's progress: a spinner per piece of a stage (a record counter while
+/// batches are written), and the lines `show` asks for, on stderr.
+pub fn run_display(show: Show) -> impl FnMut(yibao::pipeline::Progress) {
+    use std::io::Write as _;
+    use yibao::pipeline::{Progress, Stage};
+    let mut bar: Option<ProgressBar> = None;
+    move |p| match p {
+        Progress::Begin { stage, what } => {
+            bar = Some(if stage == Stage::Batch {
+                counter(show.quiet, format!("{} {what}", stage.name()))
+            } else {
+                spinner(show.quiet, format!("{} {what}", stage.name()))
+            });
+        }
+        Progress::End {
+            stage,
+            what,
+            elapsed,
+        } => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            if show.stage_lines && !show.quiet {
+                // A closed stderr loses nothing that matters.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{:<7} {what} ({:.1}s)",
+                    stage.name(),
+                    elapsed.as_secs_f64()
+                );
+            }
+        }
+        Progress::Batch { dataset, entry } => {
+            if let Some(b) = &bar {
+                b.inc(entry.records);
+            }
+            if show.batch_lines {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "batch {dataset} {}: {} records, {} bytes",
+                    entry.file,
+                    entry.records,
+                    entry.bytes
+                );
+            }
+        }
+    }
+}

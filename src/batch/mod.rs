@@ -71,24 +71,32 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The settings of a batch run after `checked`: the workspace's `[batch]` limits, the
-    /// check's run id, code-set versions and packs, and the time now in Beijing.
-    pub fn new(ws: &crate::workspace::Workspace, checked: &crate::pipeline::Checked) -> Settings {
-        let report = &checked.report;
+    /// The settings of a run's batches: the workspace's `[batch]` limits, the run id, the
+    /// code-set versions and packs checked against, and the time now in Beijing.
+    pub fn new(
+        ws: &crate::workspace::Workspace,
+        run_id: &str,
+        code_sets: &BTreeMap<String, String>,
+        rule_packs: Vec<String>,
+    ) -> Settings {
         Settings {
             max_records: ws.batch.max_records,
             max_bytes: ws.batch.max_bytes,
-            run_id: checked.run_id.clone(),
+            run_id: run_id.to_string(),
             // inf_time is the sender's time, which for the national platform is Beijing's.
             time: crate::clock::now().format("%Y-%m-%d %H:%M:%S").to_string(),
-            code_sets: report.code_sets.clone(),
-            rule_packs: report
-                .packs
-                .iter()
-                .map(|p| format!("{}@{}", p.name, p.version))
-                .collect(),
+            code_sets: code_sets.clone(),
+            rule_packs,
         }
     }
+}
+
+/// The clean records of one dataset: mapped onto national codes, dirty records left out.
+pub struct Clean {
+    /// The dataset.
+    pub dataset: crate::workspace::Dataset,
+    /// Its clean records, lazily: scanning it reads the dataset's cache again.
+    pub frame: polars::prelude::LazyFrame,
 }
 
 /// A batch's line in `manifest.json`.

@@ -11,8 +11,8 @@ use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::record::{content_hash, mark_correction, Encoder};
+use super::Clean;
 use super::{BatchError, DatasetSummary, Layout, ManifestBatch, Settings};
-use crate::pipeline::Clean;
 use crate::store::ledger::LedgerRecord;
 use crate::store::Store;
 

@@ -10,11 +10,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::plan::{hex, Seen};
+use super::Clean;
 use super::{
     file_name, plan, BatchError, DatasetSummary, Layout, Manifest, ManifestBatch, Settings,
     Summary, MANIFEST_SCHEMA,
 };
-use crate::pipeline::Clean;
 use crate::store::ledger::{BatchRow, BatchState};
 use crate::store::Store;
 use crate::workspace::path::confined;

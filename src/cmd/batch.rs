@@ -9,15 +9,15 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use yibao::batch::verify::{verify, Verification};
-use yibao::batch::{self, Settings, Summary};
+use yibao::batch::Summary;
 use yibao::lock::WorkspaceLock;
-use yibao::pipeline::{self, CheckOptions};
+use yibao::pipeline::{self, Emit, Plan, Stage};
 use yibao::store::Store;
 use yibao::workspace::Workspace;
 
 use super::{print, print_json, Ctx};
 use crate::cli::{BatchArgs, BatchCommand};
-use crate::progress;
+use crate::progress::{self, Show};
 
 /// Run the command.
 pub fn run(ctx: &Ctx, args: BatchArgs) -> miette::Result<ExitCode> {
@@ -32,61 +32,44 @@ pub fn run(ctx: &Ctx, args: BatchArgs) -> miette::Result<ExitCode> {
     } else {
         Some(WorkspaceLock::acquire(&ws.root, "yibao batch")?)
     };
-    let opts = CheckOptions {
+    // Tables yibao.toml names with their files are imported before the check reads the store.
+    super::open_store(ctx, &ws)?;
+    let plan = Plan {
         packs: args.pack,
         datasets: args.dataset,
         samples: 5,
-        clean: true,
-    };
-    // Tables yibao.toml names with their files are imported before the check reads the store.
-    super::open_store(ctx, &ws)?;
-    let started = std::time::Instant::now();
-    let mut checked = pipeline::check(&ws, &opts, &mut super::check::stages(ctx.quiet))?;
-    let checked_in = started.elapsed();
-    let settings = Settings::new(&ws, &checked);
-    let breached = checked.report.breached;
-    if args.dry_run {
-        let store = Store::open_existing(&ws.root)?;
-        let bar = progress::spinner(ctx.quiet, "planning batches");
-        let summary = batch::dry_run(&ws, store.as_ref(), &checked.clean, &settings)?;
-        bar.finish_and_clear();
-        return finish(ctx, &summary, breached);
-    }
-    pipeline::write_report(&ws, &mut checked)?;
-    // Written: the flagged records need not stay in memory while the clean ones stream out.
-    checked.rejects = Vec::new();
-    let mut store = Store::open(&ws.root)?;
-    let bar = progress::counter(ctx.quiet, "emitting batches");
-    let verbose = ctx.verbose > 0;
-    let summary = batch::emit(
-        &ws,
-        &mut store,
-        &checked.clean,
-        &settings,
-        &mut |name, entry| {
-            bar.inc(entry.records);
-            if verbose {
-                // One line per batch once it is done; a closed stderr loses nothing that matters.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "batch {name} {}: {} records, {} bytes",
-                    entry.file,
-                    entry.records,
-                    entry.bytes
-                );
-            }
+        emit: if args.dry_run {
+            Emit::DryRun
+        } else {
+            Emit::Batches
         },
-    )?;
-    bar.finish_and_clear();
+        history: None,
+    };
+    let verbose = ctx.verbose > 0;
+    let mut display = progress::run_display(Show {
+        quiet: ctx.quiet,
+        stage_lines: false,
+        batch_lines: verbose,
+    });
+    let outcome = pipeline::run(&ws, &plan, &mut display)?;
     if verbose {
+        let time = |stage| {
+            outcome
+                .stage_times
+                .iter()
+                .filter(|(s, _)| *s == stage)
+                .map(|(_, t)| t.as_secs_f64())
+                .sum::<f64>()
+        };
         let _ = writeln!(
             std::io::stderr(),
             "timing: check {:.1} s, batches {:.1} s",
-            checked_in.as_secs_f64(),
-            started.elapsed().as_secs_f64() - checked_in.as_secs_f64()
+            time(Stage::Read) + time(Stage::Map) + time(Stage::Check),
+            time(Stage::Batch)
         );
     }
-    finish(ctx, &summary, breached)
+    let summary = outcome.batches.unwrap_or_default();
+    finish(ctx, &summary, outcome.report.breached)
 }
 
 fn finish(ctx: &Ctx, summary: &Summary, breached: bool) -> miette::Result<ExitCode> {

@@ -4,17 +4,13 @@
 
 use std::process::ExitCode;
 
-use indicatif::ProgressBar;
-use yibao::batch;
 use yibao::lock::WorkspaceLock;
-use yibao::pipeline::{self, BatchInput, BatchStage, Options, Progress};
-use yibao::store::history::BatchFigure;
-use yibao::store::Store;
+use yibao::pipeline::{self, Plan};
 use yibao::workspace::Workspace;
 
 use super::{print, print_json, Ctx};
 use crate::cli::RunArgs;
-use crate::progress;
+use crate::progress::{self, Show};
 
 /// Test hook: hold the lock this many milliseconds before working, so that tests can overlap
 /// two runs deterministically. Not for users; documented in docs/RUN.md.
@@ -49,72 +45,31 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
     let quiet = ctx.quiet || args.nightly;
-    let mut bar: Option<ProgressBar> = None;
-    let mut show = |p: Progress| match p {
-        Progress::Begin { stage, what } => {
-            bar = Some(progress::spinner(quiet, format!("{} {what}", stage.name())));
-        }
-        Progress::End {
-            stage,
-            what,
-            elapsed,
-        } => {
-            if let Some(b) = bar.take() {
-                b.finish_and_clear();
-            }
-            if !quiet {
-                eprintln!("{:<7} {what} ({:.1}s)", stage.name(), elapsed.as_secs_f64());
-            }
-        }
-    };
-    let opts = Options {
-        command: command.to_string(),
-        ..Options::default()
-    };
     // Tables yibao.toml names with their files are imported before the run reads the store.
     super::open_store(ctx, &ws)?;
+    let mut display = progress::run_display(Show {
+        quiet,
+        stage_lines: true,
+        batch_lines: false,
+    });
+    let outcome = pipeline::run(&ws, &Plan::run(command), &mut display)?;
     // A renamed dataset continues the records emitted under its old name: said, not silent.
-    let mut continues: Vec<String> = Vec::new();
-    // The batch stage: the clean records of every dataset into upload batches, in the ledger.
-    let mut emit = |input: &BatchInput<'_>| -> miette::Result<Vec<BatchFigure>> {
-        let settings = batch::Settings {
-            max_records: input.workspace.batch.max_records,
-            max_bytes: input.workspace.batch.max_bytes,
-            run_id: input.run_id.to_string(),
-            time: yibao::clock::now().format("%Y-%m-%d %H:%M:%S").to_string(),
-            code_sets: input.code_sets.clone(),
-            rule_packs: input.rule_packs.clone(),
-        };
-        let mut store = Store::open(&input.workspace.root)?;
-        let summary = batch::emit(
-            input.workspace,
-            &mut store,
-            &input.clean(),
-            &settings,
-            &mut |_, _| {},
-        )?;
-        continues.extend(summary.datasets.iter().filter(|d| !d.continues.is_empty()).map(|d| {
+    let continues: Vec<String> = outcome
+        .batches
+        .iter()
+        .flat_map(|s| &s.datasets)
+        .filter(|d| !d.continues.is_empty())
+        .map(|d| {
             format!(
                 "{} continues {} (same area and kind): records emitted under the old name are not emitted again\n",
                 d.dataset,
                 d.continues.join(", ")
             )
-        }));
-        Ok(summary
-            .datasets
-            .iter()
-            .map(|d| BatchFigure {
-                dataset: d.dataset.clone(),
-                batches: d.batches.len() as u64,
-                records: d.batches.iter().map(|b| b.records).sum(),
-                bytes: d.batches.iter().map(|b| b.bytes).sum(),
-            })
-            .collect())
-    };
-    let batch: Option<BatchStage<'_>> = Some(&mut emit);
-    let outcome = pipeline::run(&ws, &opts, batch, &mut show)?;
+        })
+        .collect();
+    let figures = outcome.batch_figures();
     let report = &outcome.report;
-    let batches: u64 = outcome.batches.iter().map(|b| b.batches).sum();
+    let batches: u64 = figures.iter().map(|b| b.batches).sum();
     let html = outcome.out_dir.join("report.html");
     let verdict = if outcome.breached() { "BREACHED" } else { "OK" };
     if args.nightly {
@@ -141,7 +96,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
             "coverage_threshold": ws.thresholds.coverage,
             "dirty_rate_threshold": ws.thresholds.dirty_rate,
             "breached": outcome.breached(),
-            "batches": outcome.batches,
+            "batches": figures,
             "dirty_records": outcome.dirty_records,
             "report_json": outcome.out_dir.join("report.json"),
             "report_html": html,
@@ -160,7 +115,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
                 }
             ));
         }
-        let records: u64 = outcome.batches.iter().map(|b| b.records).sum();
+        let records: u64 = figures.iter().map(|b| b.records).sum();
         for line in &continues {
             text.push_str(line);
         }

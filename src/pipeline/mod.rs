@@ -1,20 +1,15 @@
-//! The pipeline behind `yibao run`: read -> map -> check -> batch -> report as one call, each
-//! stage announced to a progress callback, the whole run recorded in the history.
-//!
-//! It shares [`check::setup`] (packs, code books, crosswalks) with [`check::check`], and drives
-//! read, map and check itself so that it can time each per dataset and measure coverage between
-//! map and check.
-//!
-//! The batch stage is a hook ([`BatchStage`]): `run` calls it, when given, with the mapped
-//! frames and the check outcome, and records what it returns; `yibao run` passes `batch::emit`.
+//! The one driver of read -> map -> check -> batch -> report. `yibao check`, `yibao batch` and
+//! `yibao run` are three [`Plan`]s over it: what to emit (nothing, a plan of batches, batches)
+//! and whether the run goes into the history. Each stage is announced to a progress callback;
+//! nothing here prints. The batch stage calls `batch::` below it; `batch/` knows nothing of the
+//! driver.
 
-pub mod check;
 pub mod record;
+pub mod setup;
 pub mod trend;
 
-pub use check::{check, fresh_run_id, write_report, CheckError, CheckOptions, Checked, Clean};
+pub use setup::{pack_refs, setup, CheckError, Setup};
 
-use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,15 +17,16 @@ use std::time::{Duration, Instant};
 use polars::prelude::PolarsError;
 use sha2::{Digest, Sha256};
 
+use crate::batch::{self, Clean, ManifestBatch, Summary};
 use crate::mapping::apply::apply;
 use crate::mapping::coverage::{Coverage, Tally};
 use crate::report::{self, Report};
-use crate::rules::engine::{self, Input, Outcome};
-use crate::source::dataset::{read_dataset, resolve};
+use crate::rules::engine::{self, Input};
+use crate::source::dataset::read_dataset;
 use crate::store::history::{BatchFigure, InputFile};
 use crate::store::Store;
 use crate::workspace::path::confined;
-use crate::workspace::Workspace;
+use crate::workspace::{Dataset, Workspace};
 
 /// The stages of a run, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +37,7 @@ pub enum Stage {
     Map,
     /// Run the rule packs.
     Check,
-    /// Emit upload batches of clean records (the [`BatchStage`] hook).
+    /// Emit upload batches of clean records (or plan them, dry).
     Batch,
     /// Write report.json, rejects, record the history, render report.html.
     Report,
@@ -79,91 +75,100 @@ pub enum Progress {
         /// How long it took.
         elapsed: Duration,
     },
+    /// A batch file is in place and in the ledger.
+    Batch {
+        /// The dataset.
+        dataset: String,
+        /// The batch.
+        entry: ManifestBatch,
+    },
 }
 
-/// Settings of a run.
+/// What a plan emits besides the report and the rejects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    /// Nothing (`yibao check`).
+    Nothing,
+    /// The batches that would be written, planned against the ledger; nothing is written, not
+    /// even the report (`yibao batch --dry-run`).
+    DryRun,
+    /// Upload batches of the clean records, in the ledger (`yibao batch`, `yibao run`).
+    Batches,
+}
+
+/// A run that goes into the history (`yibao run`).
 #[derive(Debug, Clone)]
-pub struct Options {
-    /// Packs to run (empty: the workspace's, else `national`).
-    pub packs: Vec<String>,
-    /// Sample rows kept per rule.
-    pub samples: usize,
-    /// The command line recorded in the history, e.g. `yibao run --nightly`.
+pub struct History {
+    /// The command line recorded, e.g. `yibao run --nightly`.
     pub command: String,
     /// How far back the report's trend goes.
     pub since: chrono::Duration,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Options {
+/// What a run does.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Packs to run (empty: the workspace's, else `national`).
+    pub packs: Vec<String>,
+    /// Datasets to run on (empty: all).
+    pub datasets: Vec<String>,
+    /// Failing sample rows kept per rule in report.json.
+    pub samples: usize,
+    /// What to emit.
+    pub emit: Emit,
+    /// Record the run in the history, measure mapping coverage, hash the inputs and render
+    /// report.html.
+    pub history: Option<History>,
+}
+
+impl Plan {
+    /// `yibao check`.
+    pub fn check(packs: Vec<String>, datasets: Vec<String>, samples: usize) -> Plan {
+        Plan {
+            packs,
+            datasets,
+            samples,
+            emit: Emit::Nothing,
+            history: None,
+        }
+    }
+
+    /// `yibao run`.
+    pub fn run(command: &str) -> Plan {
+        Plan {
             packs: Vec::new(),
+            datasets: Vec::new(),
             samples: 5,
-            command: "yibao run".to_string(),
-            since: chrono::Duration::days(30),
+            emit: Emit::Batches,
+            history: Some(History {
+                command: command.to_string(),
+                since: chrono::Duration::days(30),
+            }),
         }
     }
 }
-
-/// What the batch stage is given: the run, the mapped datasets and what the check found.
-pub struct BatchInput<'a> {
-    /// The workspace.
-    pub workspace: &'a Workspace,
-    /// The run id (`out/<run-id>/batches/` is where batches go).
-    pub run_id: &'a str,
-    /// `out/<run-id>/`.
-    pub out_dir: &'a Path,
-    /// The datasets, crosswalks applied (as the check saw them).
-    pub inputs: &'a [Input<'a>],
-    /// Per-dataset results and the dirty/warned records (`errors` non-empty = dirty).
-    pub outcome: &'a Outcome,
-    /// Code-set versions checked against, by family (for the batch manifests).
-    pub code_sets: &'a BTreeMap<String, String>,
-    /// Rule packs that ran, as `name@version`.
-    pub rule_packs: Vec<String>,
-}
-
-impl BatchInput<'_> {
-    /// Each dataset's clean records: its mapped frame minus the records the check found dirty.
-    pub fn clean(&self) -> Vec<Clean> {
-        self.inputs
-            .iter()
-            .filter_map(|input| {
-                let (_, dirty) = self
-                    .outcome
-                    .dirty
-                    .iter()
-                    .find(|(name, _)| *name == input.dataset.name)?;
-                Some(Clean {
-                    dataset: input.dataset.clone(),
-                    frame: engine::clean_of(input.frame.clone(), dirty),
-                })
-            })
-            .collect()
-    }
-}
-
-/// The batch stage: emits batches of the clean records and says what it wrote, per dataset.
-/// `None` skips the stage (recorded as no batches).
-pub type BatchStage<'a> = &'a mut dyn FnMut(&BatchInput<'_>) -> miette::Result<Vec<BatchFigure>>;
 
 /// What a run did.
 #[derive(Debug)]
 pub struct RunOutcome {
     /// The run's report.json content.
     pub report: Report,
-    /// Mapping coverage per area and family.
+    /// `out/<run-id>/report.json`, unless the run was dry.
+    pub report_path: Option<PathBuf>,
+    /// Mapping coverage per area and family (runs with history).
     pub coverage: Vec<Coverage>,
     /// Overall: mapped distinct local codes / distinct local codes (`None` without code fields).
     pub coverage_rate: Option<f64>,
     /// Coverage below `[thresholds] coverage`.
     pub coverage_breached: bool,
-    /// Batches written.
-    pub batches: Vec<BatchFigure>,
+    /// What the batch stage did or would do (`None` when the plan emits nothing).
+    pub batches: Option<Summary>,
     /// `out/<run-id>/`.
     pub out_dir: PathBuf,
     /// Dirty records handed to the history (a key two of them share is stored once).
     pub dirty_records: usize,
+    /// How long each stage took, summed over its pieces.
+    pub stage_times: Vec<(Stage, Duration)>,
     /// How long the whole run took.
     pub elapsed: Duration,
 }
@@ -172,6 +177,20 @@ impl RunOutcome {
     /// A threshold (dirty-data rate or coverage) was breached.
     pub fn breached(&self) -> bool {
         self.report.breached || self.coverage_breached
+    }
+
+    /// Batch files written (or planned), per dataset, as the history keeps them.
+    pub fn batch_figures(&self) -> Vec<BatchFigure> {
+        self.batches
+            .iter()
+            .flat_map(|s| &s.datasets)
+            .map(|d| BatchFigure {
+                dataset: d.dataset.clone(),
+                batches: d.batches.len() as u64,
+                records: d.batches.iter().map(|b| b.records).sum(),
+                bytes: d.batches.iter().map(|b| b.bytes).sum(),
+            })
+            .collect()
     }
 }
 
@@ -193,9 +212,33 @@ pub fn run_id(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
+/// A run id whose folder does not exist under `out/` and that the history does not know: two
+/// runs in one second (a re-run after an interrupted one) must not share a folder. `-2`,
+/// `-3`... are added.
+fn fresh_run_id(
+    ws: &Workspace,
+    store: Option<&Store>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> miette::Result<String> {
+    let base = run_id(at);
+    let mut id = base.clone();
+    for n in 2.. {
+        let known = match store {
+            Some(s) => s.has_run(&id)?,
+            None => false,
+        };
+        if !ws.out.join(&id).exists() && !known {
+            break;
+        }
+        id = format!("{base}-{n}");
+    }
+    Ok(id)
+}
+
 /// Time one piece of a stage, telling the callback when it begins and ends.
 fn timed<T>(
     progress: &mut dyn FnMut(Progress),
+    times: &mut Vec<(Stage, Duration)>,
     stage: Stage,
     what: String,
     work: impl FnOnce() -> miette::Result<T>,
@@ -206,57 +249,70 @@ fn timed<T>(
     });
     let start = Instant::now();
     let out = work()?;
+    let elapsed = start.elapsed();
+    add_time(times, stage, elapsed);
     progress(Progress::End {
         stage,
         what,
-        elapsed: start.elapsed(),
+        elapsed,
     });
     Ok(out)
 }
 
-/// Run the pipeline over the workspace. The caller holds the workspace lock.
+fn add_time(times: &mut Vec<(Stage, Duration)>, stage: Stage, elapsed: Duration) {
+    match times.iter_mut().find(|(s, _)| *s == stage) {
+        Some((_, t)) => *t += elapsed,
+        None => times.push((stage, elapsed)),
+    }
+}
+
+/// Run a plan over the workspace. A plan that writes the ledger or the history needs the
+/// caller to hold the workspace lock.
 pub fn run(
     ws: &Workspace,
-    opts: &Options,
-    batch: Option<BatchStage<'_>>,
+    plan: &Plan,
     progress: &mut dyn FnMut(Progress),
 ) -> miette::Result<RunOutcome> {
     let started = chrono::Utc::now();
     let clock = Instant::now();
-    let mut store = Store::open(&ws.root)?;
-    // Two runs (or a check and a run) in one second would share a folder: number the later.
-    let base = run_id(started);
-    let mut id = base.clone();
-    for n in 2.. {
-        if !ws.out.join(&id).exists() && !store.has_run(&id)? {
-            break;
-        }
-        id = format!("{base}-{n}");
-    }
-    let check::Setup {
+    let mut times = Vec::new();
+    // The store is created by what writes it (batches, history); a check or a dry run only
+    // reads it, when there is one.
+    let writes = plan.emit == Emit::Batches || plan.history.is_some();
+    let mut store = if writes {
+        Some(Store::open(&ws.root)?)
+    } else {
+        Store::open_existing(&ws.root)?
+    };
+    let Setup {
         packs,
         rules,
         context,
         code_sets,
         crosswalks,
-    } = check::setup(ws, &opts.packs, Some(&store))?;
-    if ws.datasets.is_empty() {
-        return Err(miette::miette!(
-            code = "yibao::run::no_dataset",
-            help = "declare datasets in yibao.toml ([[datasets]])",
-            "nothing to run in {}",
-            ws.config_path().display()
-        ));
+    } = setup(ws, &plan.packs, store.as_ref())?;
+    let datasets: Vec<&Dataset> = ws
+        .datasets
+        .iter()
+        .filter(|d| plan.datasets.is_empty() || plan.datasets.contains(&d.name))
+        .collect();
+    if datasets.is_empty() {
+        return Err(CheckError::NoDataset(ws.config_path()).into());
     }
+    let id = fresh_run_id(ws, store.as_ref(), started)?;
+    let history = plan.history.as_ref();
 
     // read
     let mut reads = Vec::new();
     let mut files = Vec::new();
-    for ds in &ws.datasets {
-        let read = timed(progress, Stage::Read, ds.name.clone(), || {
-            let read = read_dataset(ws, ds, None)?;
-            for (path, report) in resolve(ws, ds)?.iter().zip(&read.files) {
-                files.push(hash_input(ws, &ds.name, path, report.rows)?);
+    for ds in &datasets {
+        let read = timed(progress, &mut times, Stage::Read, ds.name.clone(), || {
+            let read = read_dataset(ws, ds, None).map_err(CheckError::from)?;
+            if history.is_some() {
+                // The files the read resolved, not the glob resolved again.
+                for report in &read.files {
+                    files.push(hash_input(ws, &ds.name, &report.path, report.rows)?);
+                }
             }
             Ok(read)
         })?;
@@ -266,14 +322,15 @@ pub fn run(
     // map
     let mut tally = Tally::default();
     let mut inputs = Vec::new();
-    for (ds, read) in ws.datasets.iter().zip(&reads) {
-        let frame = timed(progress, Stage::Map, ds.name.clone(), || {
+    for (ds, read) in datasets.iter().zip(&reads) {
+        let frame = timed(progress, &mut times, Stage::Map, ds.name.clone(), || {
             let frame = apply(read.frame.clone(), ds, &crosswalks).map_err(polars_err)?;
-            if !ds.codes.is_empty() {
+            if history.is_some() && !ds.codes.is_empty() {
                 tally.add(&frame, ds).map_err(polars_err)?;
             }
             Ok(frame)
         })?;
+        // Each chunk is sliced before the crosswalks, so that only its rows are read.
         inputs.push(Input::sliced(ds, frame, |offset, len| {
             apply(read.frame.clone().slice(offset, len), ds, &crosswalks)
         }));
@@ -290,110 +347,194 @@ pub fn run(
 
     // check
     let engine_opts = engine::Options {
-        samples: opts.samples,
+        samples: plan.samples,
         rejects: true,
-        dirty: batch.is_some(),
+        dirty: plan.emit != Emit::Nothing,
         ..engine::Options::default()
     };
     let mut outcome = timed(
         progress,
+        &mut times,
         Stage::Check,
         format!("{} rules on {} datasets", rules.len(), inputs.len()),
         || engine::check(&inputs, &rules, context, &engine_opts).map_err(miette::Report::new),
     )?;
-
-    // batch
-    let out_dir = ws.out.join(&id);
-    let batches = match batch {
-        Some(stage) => timed(progress, Stage::Batch, "clean records".into(), || {
-            stage(&BatchInput {
-                workspace: ws,
-                run_id: &id,
-                out_dir: &out_dir,
-                inputs: &inputs,
-                outcome: &outcome,
-                code_sets: &code_sets,
-                rule_packs: packs
-                    .iter()
-                    .map(|p| format!("{}@{}", p.name, p.version))
-                    .collect(),
-            })
-        })?,
-        None => Vec::new(),
-    };
-    drop(inputs);
-    drop(reads);
-
-    // report
     let report = Report::new(
         id.clone(),
         started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ws.name.clone(),
-        check::pack_refs(&packs),
-        code_sets,
+        pack_refs(&packs),
+        code_sets.clone(),
         outcome.datasets.clone(),
         ws.thresholds.dirty_rate,
     );
-    let dirty_records = timed(
-        progress,
-        Stage::Report,
-        out_dir.display().to_string(),
-        || {
-            let rejects_dir = out_dir.join("rejects");
-            std::fs::create_dir_all(&rejects_dir).map_err(|e| io_err(&rejects_dir, e))?;
-            for (name, df) in &mut outcome.rejects {
-                // Serialised straight into the file that is renamed into place: at 10M
-                // records the rejects are hundreds of megabytes.
-                let path = confined(&rejects_dir, &[&format!("{name}.csv")])?;
-                crate::atomic::write_with(&path, |w| {
-                    report::write_rejects_csv(df, w).map_err(std::io::Error::other)
+
+    // report.json and the rejects, before the batches, so that the flagged records need not
+    // stay in memory while the clean ones stream out.
+    let out_dir = ws.out.join(&id);
+    let mut report_path = None;
+    let mut dirty = Vec::new();
+    if plan.emit != Emit::DryRun {
+        let path = timed(
+            progress,
+            &mut times,
+            Stage::Report,
+            out_dir.display().to_string(),
+            || write_report(&out_dir, &report, &mut outcome.rejects),
+        )?;
+        report_path = Some(path);
+        if history.is_some() {
+            dirty = record::dirty_records(ws, &outcome).map_err(polars_err)?;
+        }
+        outcome.rejects = Vec::new();
+    }
+
+    // batch
+    let clean = || -> Vec<Clean> {
+        inputs
+            .iter()
+            .filter_map(|input| {
+                let (_, locations) = outcome
+                    .dirty
+                    .iter()
+                    .find(|(name, _)| *name == input.dataset.name)?;
+                Some(Clean {
+                    dataset: input.dataset.clone(),
+                    frame: engine::clean_of(input.frame.clone(), locations),
                 })
-                .map_err(|e| io_err(&path, e))?;
-            }
-            let path = out_dir.join("report.json");
-            crate::atomic::write(&path, &report::json(&report)).map_err(|e| io_err(&path, e))?;
-            let dirty = record::dirty_records(ws, &outcome).map_err(polars_err)?;
-            let n = dirty.len();
-            let rec = record::run_record(
-                ws,
-                &report,
-                record::Extra {
-                    finished_at: chrono::Utc::now()
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    command: opts.command.clone(),
-                    coverage: &coverage,
-                    coverage_rate,
-                    breached: report.breached || coverage_breached,
-                    inputs: files,
-                    dirty,
-                    batches: batches.clone(),
-                },
-            );
-            store.record_run(&rec)?;
-            let since = started - opts.since;
-            let view = trend::load(
-                &store,
-                &ws.name,
-                &since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            )?;
-            if let Some(view) = view {
-                let path = out_dir.join("report.html");
-                crate::atomic::write(&path, report::html::render(&view).as_bytes())
-                    .map_err(|e| io_err(&path, e))?;
-            }
-            Ok(n)
-        },
-    )?;
-    Ok(RunOutcome {
+            })
+            .collect()
+    };
+    let settings = || {
+        batch::Settings::new(
+            ws,
+            &id,
+            &code_sets,
+            packs
+                .iter()
+                .map(|p| format!("{}@{}", p.name, p.version))
+                .collect(),
+        )
+    };
+    let batches = match plan.emit {
+        Emit::Nothing => None,
+        Emit::DryRun => Some(timed(
+            progress,
+            &mut times,
+            Stage::Batch,
+            "planning batches".into(),
+            || Ok(batch::dry_run(ws, store.as_ref(), &clean(), &settings())?),
+        )?),
+        Emit::Batches => {
+            let Some(store) = store.as_mut() else {
+                return Err(miette::miette!(
+                    code = "yibao::internal::store",
+                    "the ledger was not opened"
+                ));
+            };
+            let what = "clean records".to_string();
+            progress(Progress::Begin {
+                stage: Stage::Batch,
+                what: what.clone(),
+            });
+            let start = Instant::now();
+            let summary = batch::emit(ws, store, &clean(), &settings(), &mut |name, entry| {
+                progress(Progress::Batch {
+                    dataset: name.to_string(),
+                    entry: entry.clone(),
+                })
+            })?;
+            add_time(&mut times, Stage::Batch, start.elapsed());
+            progress(Progress::End {
+                stage: Stage::Batch,
+                what,
+                elapsed: start.elapsed(),
+            });
+            Some(summary)
+        }
+    };
+    drop(inputs);
+    drop(reads);
+
+    let mut out = RunOutcome {
         report,
+        report_path,
         coverage,
         coverage_rate,
         coverage_breached,
         batches,
         out_dir,
-        dirty_records,
-        elapsed: clock.elapsed(),
-    })
+        dirty_records: 0,
+        stage_times: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
+
+    // history
+    if let (Some(h), Some(store)) = (history, store.as_mut()) {
+        let figures = out.batch_figures();
+        out.dirty_records = timed(
+            progress,
+            &mut times,
+            Stage::Report,
+            "history".into(),
+            || {
+                let n = dirty.len();
+                let rec = record::run_record(
+                    ws,
+                    &out.report,
+                    record::Extra {
+                        finished_at: chrono::Utc::now()
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        command: h.command.clone(),
+                        coverage: &out.coverage,
+                        coverage_rate: out.coverage_rate,
+                        breached: out.report.breached || out.coverage_breached,
+                        inputs: files,
+                        dirty,
+                        batches: figures,
+                    },
+                );
+                store.record_run(&rec)?;
+                let since = started - h.since;
+                let view = trend::load(
+                    store,
+                    &ws.name,
+                    &since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                )?;
+                if let Some(view) = view {
+                    let path = out.out_dir.join("report.html");
+                    crate::atomic::write(&path, report::html::render(&view).as_bytes())
+                        .map_err(|e| io_err(&path, e))?;
+                }
+                Ok(n)
+            },
+        )?;
+    }
+    out.stage_times = times;
+    out.elapsed = clock.elapsed();
+    Ok(out)
+}
+
+/// Write `report.json` and `rejects/<dataset>.csv` into `dir`; returns the path of report.json.
+/// Each file is written atomically; the rejects are serialised straight into the file that is
+/// renamed into place (at 10M records they are hundreds of megabytes).
+fn write_report(
+    dir: &Path,
+    report: &Report,
+    rejects: &mut [(String, polars::prelude::DataFrame)],
+) -> miette::Result<PathBuf> {
+    let rejects_dir = dir.join("rejects");
+    std::fs::create_dir_all(&rejects_dir).map_err(|e| io_err(&rejects_dir, e))?;
+    for (name, df) in rejects.iter_mut() {
+        let path = confined(&rejects_dir, &[&format!("{name}.csv")])?;
+        crate::atomic::write_with(&path, |w| {
+            report::write_rejects_csv(df, w).map_err(std::io::Error::other)
+        })
+        .map_err(|e| io_err(&path, e))?;
+    }
+    let path = dir.join("report.json");
+    crate::atomic::write(&path, &report::json(report)).map_err(|e| io_err(&path, e))?;
+    Ok(path)
 }
 
 /// Size and SHA-256 of an input file, its path relative to the workspace.
