@@ -190,54 +190,172 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// Plan the batches of one dataset's clean records: every record new to the ledger or changed
-/// since emitted goes into a batch, numbered from `first_number`; `act` receives each batch as
-/// soon as it is full (and the last one at the end) and may write it. Returns the counts, with
-/// the batches `act` accepted.
-pub fn plan(
-    clean: &Clean,
-    settings: &Settings,
-    mut seen: Seen,
-    first_number: u64,
-    act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
-) -> Result<DatasetSummary, BatchError> {
-    let ds = &clean.dataset;
-    let mut frame = clean.frame.clone();
-    let schema = frame.collect_schema()?;
-    let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-    let (encoder, read) = Encoder::new(ds, &columns).map_err(|missing| BatchError::NoKey {
-        dataset: ds.name.clone(),
-        key: ds.key.clone(),
-        missing: if missing.is_empty() {
-            "it declares no key".to_string()
-        } else {
-            format!("not mapped: {}", missing.join(", "))
-        },
-    })?;
-    let layout = Layout::of(ds.kind);
-    let envelope = Envelope {
-        infno: layout.infno,
-        node: layout.node,
-        area: ds.area.clone(),
-        time: settings.time.clone(),
-    };
-    let prefix_len = envelope.prefix(0).len();
-    let fixed = prefix_len + Envelope::SUFFIX.len();
-    let mut summary = DatasetSummary {
-        dataset: ds.name.clone(),
-        ..Default::default()
-    };
-    let mut open = Open {
-        number: first_number,
-        body: Vec::new(),
-        records: Vec::new(),
-        corrections: 0,
-    };
-    let mut close = |open: &mut Open, summary: &mut DatasetSummary| -> Result<(), BatchError> {
+/// The batches of one dataset's clean records, planned as the records arrive: every record new
+/// to the ledger or changed since emitted goes into a batch, numbered on from the first number;
+/// `act` receives each batch as soon as it is full (and the last one at [`Planner::finish`]) and
+/// may write it. Memory: the batch being filled and the ledger's digests, whatever the chunks.
+pub struct Planner {
+    encoder: Encoder,
+    /// The columns a pushed chunk must have, in the encoder's order.
+    read: Vec<String>,
+    envelope: Envelope,
+    fixed: usize,
+    max_records: usize,
+    max_bytes: usize,
+    time: String,
+    seen: Seen,
+    open: Open,
+    summary: DatasetSummary,
+    line: Vec<u8>,
+    /// The most clean records one push has handed over (the memory bound's mechanism).
+    pub largest_push: u64,
+}
+
+impl Planner {
+    /// A planner for `ds`, whose clean chunks have `columns`.
+    pub fn new(
+        ds: &crate::workspace::Dataset,
+        columns: &[String],
+        settings: &Settings,
+        seen: Seen,
+        first_number: u64,
+    ) -> Result<Planner, BatchError> {
+        let (encoder, read) = Encoder::new(ds, columns).map_err(|missing| BatchError::NoKey {
+            dataset: ds.name.clone(),
+            key: ds.key.clone(),
+            missing: if missing.is_empty() {
+                "it declares no key".to_string()
+            } else {
+                format!("not mapped: {}", missing.join(", "))
+            },
+        })?;
+        let layout = Layout::of(ds.kind);
+        let envelope = Envelope {
+            infno: layout.infno,
+            node: layout.node,
+            area: ds.area.clone(),
+            time: settings.time.clone(),
+        };
+        let fixed = envelope.prefix(0).len() + Envelope::SUFFIX.len();
+        Ok(Planner {
+            encoder,
+            read,
+            envelope,
+            fixed,
+            max_records: settings.max_records,
+            max_bytes: settings.max_bytes,
+            time: settings.time.clone(),
+            seen,
+            open: Open {
+                number: first_number,
+                body: Vec::new(),
+                records: Vec::new(),
+                corrections: 0,
+            },
+            summary: DatasetSummary {
+                dataset: ds.name.clone(),
+                ..Default::default()
+            },
+            line: Vec::with_capacity(1024),
+            largest_push: 0,
+        })
+    }
+
+    /// The columns a chunk is read from (cast to text).
+    pub fn columns(&self) -> &[String] {
+        &self.read
+    }
+
+    /// Plan the records of one chunk of clean records, in order.
+    pub fn push(
+        &mut self,
+        df: &DataFrame,
+        act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
+    ) -> Result<(), BatchError> {
+        self.largest_push = self.largest_push.max(df.height() as u64);
+        let texts: Vec<Column> = self
+            .read
+            .iter()
+            .map(|c| df.column(c)?.cast(&DataType::String))
+            .collect::<PolarsResult<_>>()?;
+        let cols: Vec<Vec<Option<&str>>> = texts
+            .iter()
+            .map(|c| Ok(c.str()?.iter().collect()))
+            .collect::<PolarsResult<_>>()?;
+        let mut values: Vec<Option<&str>> = vec![None; cols.len()];
+        for i in 0..df.height() {
+            for (v, c) in values.iter_mut().zip(&cols) {
+                *v = c[i];
+            }
+            self.summary.clean += 1;
+            let Some(key) = self.encoder.key(&values) else {
+                self.summary.missing_key += 1;
+                continue;
+            };
+            self.line.clear();
+            self.encoder.encode(&values, &mut self.line);
+            let hash = content_hash(&self.line);
+            let correction = match self.seen.judge(&key, &hash) {
+                Verdict::Unchanged => {
+                    self.summary.unchanged += 1;
+                    continue;
+                }
+                Verdict::Duplicate => {
+                    self.summary.duplicate_keys += 1;
+                    continue;
+                }
+                Verdict::New => {
+                    self.summary.new += 1;
+                    false
+                }
+                Verdict::Correction => {
+                    self.summary.corrections += 1;
+                    mark_correction(&mut self.line, &self.time);
+                    true
+                }
+            };
+            let sep = if self.open.records.is_empty() {
+                0
+            } else {
+                Envelope::SEPARATOR.len()
+            };
+            let full = self.open.records.len() >= self.max_records
+                || self.fixed + self.open.body.len() + sep + self.line.len() > self.max_bytes;
+            if !self.open.records.is_empty() && full {
+                self.close(act)?;
+            }
+            if !self.open.records.is_empty() {
+                self.open.body.extend_from_slice(Envelope::SEPARATOR);
+            }
+            self.open.body.extend_from_slice(&self.line);
+            self.open.corrections += u64::from(correction);
+            self.open.records.push(LedgerRecord {
+                key,
+                hash,
+                correction,
+            });
+        }
+        Ok(())
+    }
+
+    /// Close the last batch; the dataset's counts and batches.
+    pub fn finish(
+        mut self,
+        act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
+    ) -> Result<DatasetSummary, BatchError> {
+        self.close(act)?;
+        Ok(self.summary)
+    }
+
+    fn close(
+        &mut self,
+        act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
+    ) -> Result<(), BatchError> {
+        let open = &mut self.open;
         if open.records.is_empty() {
             return Ok(());
         }
-        let mut bytes = envelope.prefix(open.number);
+        let mut bytes = self.envelope.prefix(open.number);
         bytes.append(&mut open.body);
         bytes.extend_from_slice(Envelope::SUFFIX);
         let records = std::mem::take(&mut open.records);
@@ -257,82 +375,35 @@ pub fn plan(
             records,
             entry: entry.clone(),
         })?;
-        summary.batches.push(entry);
+        self.summary.batches.push(entry);
         open.number += 1;
         open.corrections = 0;
         Ok(())
-    };
+    }
+}
 
+/// Plan the batches of a whole clean frame: [`Planner`] over its chunks, streamed from the
+/// query engine.
+pub fn plan(
+    clean: &Clean,
+    settings: &Settings,
+    seen: Seen,
+    first_number: u64,
+    act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
+) -> Result<DatasetSummary, BatchError> {
+    let mut frame = clean.frame.clone();
+    let schema = frame.collect_schema()?;
+    let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let mut planner = Planner::new(&clean.dataset, &columns, settings, seen, first_number)?;
     let query = frame.select(
-        read.iter()
+        planner
+            .columns()
+            .iter()
             .map(|c| col(c.as_str()).cast(DataType::String))
             .collect::<Vec<_>>(),
     );
-    let mut line = Vec::with_capacity(1024);
-    let mut handle =
-        |df: DataFrame, open: &mut Open, summary: &mut DatasetSummary| -> Result<(), BatchError> {
-            let cols: Vec<Vec<Option<&str>>> = read
-                .iter()
-                .map(|c| Ok(df.column(c)?.str()?.iter().collect()))
-                .collect::<PolarsResult<_>>()?;
-            let mut values: Vec<Option<&str>> = vec![None; cols.len()];
-            for i in 0..df.height() {
-                for (v, c) in values.iter_mut().zip(&cols) {
-                    *v = c[i];
-                }
-                summary.clean += 1;
-                let Some(key) = encoder.key(&values) else {
-                    summary.missing_key += 1;
-                    continue;
-                };
-                line.clear();
-                encoder.encode(&values, &mut line);
-                let hash = content_hash(&line);
-                let correction = match seen.judge(&key, &hash) {
-                    Verdict::Unchanged => {
-                        summary.unchanged += 1;
-                        continue;
-                    }
-                    Verdict::Duplicate => {
-                        summary.duplicate_keys += 1;
-                        continue;
-                    }
-                    Verdict::New => {
-                        summary.new += 1;
-                        false
-                    }
-                    Verdict::Correction => {
-                        summary.corrections += 1;
-                        mark_correction(&mut line, &settings.time);
-                        true
-                    }
-                };
-                let sep = if open.records.is_empty() {
-                    0
-                } else {
-                    Envelope::SEPARATOR.len()
-                };
-                let full = open.records.len() >= settings.max_records
-                    || fixed + open.body.len() + sep + line.len() > settings.max_bytes;
-                if !open.records.is_empty() && full {
-                    close(open, summary)?;
-                }
-                if !open.records.is_empty() {
-                    open.body.extend_from_slice(Envelope::SEPARATOR);
-                }
-                open.body.extend_from_slice(&line);
-                open.corrections += u64::from(correction);
-                open.records.push(LedgerRecord {
-                    key,
-                    hash,
-                    correction,
-                });
-            }
-            Ok(())
-        };
-    stream(query, |df| handle(df, &mut open, &mut summary))?;
-    close(&mut open, &mut summary)?;
-    Ok(summary)
+    stream(query, |df| planner.push(&df, act))?;
+    planner.finish(act)
 }
 
 /// Run `query` on the streaming engine in a thread and hand its chunks, in order, to `each`.
