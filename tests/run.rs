@@ -491,3 +491,27 @@ fn i16_10_header_only_files_say_there_are_no_records() {
     );
     assert!(!run.stdout.contains("ledger"), "{}", run.stdout);
 }
+
+/// Issue 14: the clean records come out of the check's pass chunk by chunk and go straight to
+/// the batch planner; nothing holds a dataset's clean records. With chunks of 997 records over
+/// 21,976, the planner is never handed more than 997 at once, and the figures and batches are
+/// those of one big chunk.
+#[test]
+fn clean_records_reach_the_planner_a_chunk_at_a_time() {
+    let small = generated();
+    let out = small.run_with(&[("YIBAO_CHUNK_ROWS", "997")], &["--json", "run"]);
+    out.expect_code(0);
+    let chunked = out.json();
+    let largest = chunked["largest_clean_chunk"].as_u64().unwrap();
+    assert!((1..=997).contains(&largest), "{largest}");
+    let whole = generated();
+    let out = whole.run(&["--json", "run"]);
+    out.expect_code(0);
+    let one = out.json();
+    assert!(one["largest_clean_chunk"].as_u64().unwrap() > 997);
+    for field in ["records", "dirty", "rate", "coverage", "batches"] {
+        assert_eq!(chunked[field], one[field], "{field}");
+    }
+    assert_eq!(one["dirty"], 2424);
+    assert_eq!(one["records"], 21976);
+}

@@ -21,8 +21,8 @@ use thiserror::Error;
 use crate::store::StoreError;
 use crate::workspace::DatasetKind;
 
-pub use plan::{plan, Planned};
-pub use write::{batch_dir, dry_run, emit, recover, Recovery};
+pub use plan::{Planned, Planner};
+pub use write::{batch_dir, recover, Emitter, Ledger, Recovery};
 
 /// The national transaction a dataset's batches follow: `infno` and the `input` node holding
 /// the records (`../shared/reference/nhsa_interface_fields.md`).
@@ -91,14 +91,6 @@ impl Settings {
     }
 }
 
-/// The clean records of one dataset: mapped onto national codes, dirty records left out.
-pub struct Clean {
-    /// The dataset.
-    pub dataset: crate::workspace::Dataset,
-    /// Its clean records, lazily: scanning it reads the dataset's cache again.
-    pub frame: polars::prelude::LazyFrame,
-}
-
 /// A batch's line in `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestBatch {
@@ -160,6 +152,11 @@ pub const MANIFEST_SCHEMA: u32 = 1;
 /// yibao.toml neither re-emits its records nor forgets them.
 pub fn stream_of(ds: &crate::workspace::Dataset) -> String {
     format!("{}/{}", ds.area.as_deref().unwrap_or("-"), ds.kind.as_str())
+}
+
+/// The stream of a manifest's dataset, as [`stream_of`] gives it for the dataset.
+fn stream_of_manifest(m: &Manifest) -> String {
+    format!("{}/{}", m.area.as_deref().unwrap_or("-"), m.kind.as_str())
 }
 
 /// The file name of a batch.

@@ -5,19 +5,14 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::num::NonZeroUsize;
 
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::record::{content_hash, mark_correction, Encoder};
-use super::Clean;
 use super::{BatchError, DatasetSummary, Layout, ManifestBatch, Settings};
 use crate::store::ledger::LedgerRecord;
 use crate::store::Store;
-
-/// Rows per chunk handed over by the query engine.
-const CHUNK_ROWS: usize = 50_000;
 
 /// A batch ready to be written.
 #[derive(Debug, Clone)]
@@ -261,9 +256,9 @@ impl Planner {
         })
     }
 
-    /// The columns a chunk is read from (cast to text).
-    pub fn columns(&self) -> &[String] {
-        &self.read
+    /// The emitted field names, in canonical order (the manifest's `fields`).
+    pub fn field_names(&self) -> Vec<String> {
+        self.encoder.field_names()
     }
 
     /// Plan the records of one chunk of clean records, in order.
@@ -380,70 +375,4 @@ impl Planner {
         open.corrections = 0;
         Ok(())
     }
-}
-
-/// Plan the batches of a whole clean frame: [`Planner`] over its chunks, streamed from the
-/// query engine.
-pub fn plan(
-    clean: &Clean,
-    settings: &Settings,
-    seen: Seen,
-    first_number: u64,
-    act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
-) -> Result<DatasetSummary, BatchError> {
-    let mut frame = clean.frame.clone();
-    let schema = frame.collect_schema()?;
-    let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-    let mut planner = Planner::new(&clean.dataset, &columns, settings, seen, first_number)?;
-    let query = frame.select(
-        planner
-            .columns()
-            .iter()
-            .map(|c| col(c.as_str()).cast(DataType::String))
-            .collect::<Vec<_>>(),
-    );
-    stream(query, |df| planner.push(&df, act))?;
-    planner.finish(act)
-}
-
-/// Run `query` on the streaming engine in a thread and hand its chunks, in order, to `each`.
-/// When `each` fails the query is told to stop, and the error is returned after it has.
-fn stream(
-    query: LazyFrame,
-    mut each: impl FnMut(DataFrame) -> Result<(), BatchError>,
-) -> Result<(), BatchError> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(2);
-    let failed = tx.clone();
-    let sink = query.sink_batches(
-        PlanCallback::new(move |df: DataFrame| Ok(tx.send(Ok(df)).is_err())),
-        true,
-        NonZeroUsize::new(CHUNK_ROWS),
-    )?;
-    let worker = std::thread::spawn(move || {
-        if let Err(e) = sink.collect_with_engine(Engine::Streaming) {
-            let _ = failed.send(Err(e));
-        }
-    });
-    let mut result = Ok(());
-    for chunk in &rx {
-        match chunk {
-            Ok(df) => {
-                if let Err(e) = each(df) {
-                    result = Err(e);
-                    break;
-                }
-            }
-            Err(e) => {
-                result = Err(e.into());
-                break;
-            }
-        }
-    }
-    drop(rx);
-    if worker.join().is_err() && result.is_ok() {
-        result = Err(BatchError::Polars(polars_err!(
-            ComputeError: "the query engine stopped unexpectedly"
-        )));
-    }
-    result
 }

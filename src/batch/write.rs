@@ -9,16 +9,17 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::plan::{hex, Seen};
-use super::Clean;
+use polars::prelude::DataFrame;
+
+use super::plan::{hex, Planned, Planner, Seen};
 use super::{
-    file_name, plan, BatchError, DatasetSummary, Layout, Manifest, ManifestBatch, Settings,
-    Summary, MANIFEST_SCHEMA,
+    file_name, BatchError, DatasetSummary, Layout, Manifest, ManifestBatch, Settings, Summary,
+    MANIFEST_SCHEMA,
 };
 use crate::store::ledger::{BatchRow, BatchState};
 use crate::store::Store;
 use crate::workspace::path::confined;
-use crate::workspace::Workspace;
+use crate::workspace::{Dataset, Workspace};
 
 /// What recovery found of an interrupted run.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -157,8 +158,7 @@ fn remove_temp_files(dir: &Path) -> Result<u64, BatchError> {
 }
 
 /// The manifest of a run's dataset, without batches yet.
-fn header(clean: &Clean, settings: &Settings, fields: Vec<String>) -> Manifest {
-    let ds = &clean.dataset;
+fn header(ds: &Dataset, settings: &Settings, fields: Vec<String>) -> Manifest {
     let layout = Layout::of(ds.kind);
     Manifest {
         schema: MANIFEST_SCHEMA,
@@ -177,125 +177,247 @@ fn header(clean: &Clean, settings: &Settings, fields: Vec<String>) -> Manifest {
     }
 }
 
-fn fields_of(clean: &Clean) -> Result<Vec<String>, BatchError> {
-    let mut frame = clean.frame.clone();
-    let schema = frame.collect_schema()?;
-    let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-    Ok(super::record::Encoder::new(&clean.dataset, &columns)
-        .map(|(e, _)| e.field_names())
-        .unwrap_or_default())
+/// Where an [`Emitter`] records what it emits.
+pub enum Ledger<'a> {
+    /// Batches are written and recorded (`yibao batch`, `yibao run`).
+    Write(&'a mut Store),
+    /// Nothing is written; planned against the ledger when there is one (`--dry-run`).
+    DryRun(Option<&'a Store>),
 }
 
-/// Emit the batches of every clean dataset: recover first, then plan and write batch by batch.
-/// `on_batch` hears of each batch once it is done (for progress).
-pub fn emit(
-    ws: &Workspace,
-    store: &mut Store,
-    clean: &[Clean],
-    settings: &Settings,
-    on_batch: &mut dyn FnMut(&str, &ManifestBatch),
-) -> Result<Summary, BatchError> {
-    store.ledger_durable()?;
-    let recovered = recover(ws, store)?;
-    let mut datasets = Vec::new();
-    for c in clean {
-        let name = c.dataset.name.clone();
-        let stream = super::stream_of(&c.dataset);
-        let dir = batch_dir(ws, &settings.run_id, &name)?;
-        store.ledger_adopt(&name, &stream)?;
-        let continues = store.ledger_other_names(&stream, &name)?;
-        let seen = Seen::load(store, &stream)?;
-        let first = store.ledger_next_number(&name, &stream)?;
-        let mut manifest = header(c, settings, fields_of(c)?);
-        let mut started = false;
-        let mut act = |p: super::Planned| -> Result<(), BatchError> {
-            if !started {
-                let text = String::from_utf8(manifest_bytes(&manifest)).unwrap_or_default();
-                store.ledger_set_header(&settings.run_id, &name, &text)?;
-                std::fs::create_dir_all(&dir).map_err(BatchError::io(&dir))?;
-                started = true;
+/// The dataset being planned.
+struct Current {
+    name: String,
+    planner: Planner,
+    manifest: Manifest,
+    dir: PathBuf,
+    started: bool,
+    continues: Vec<String>,
+}
+
+/// Batches emitted as the clean records arrive, chunk by chunk, dataset after dataset: recovery
+/// of an interrupted run first, then per batch the protocol of docs/BATCH.md (ledger pending ->
+/// file -> manifest -> done). Memory: one batch and the ledger's digests of the dataset.
+pub struct Emitter<'a> {
+    ws: &'a Workspace,
+    ledger: Ledger<'a>,
+    settings: Settings,
+    recovered: Recovery,
+    current: Option<Current>,
+    datasets: Vec<DatasetSummary>,
+    /// The most clean records handed over at once.
+    pub largest_push: u64,
+}
+
+impl<'a> Emitter<'a> {
+    /// Recover what an interrupted run left pending (a dry run only lists it), and be ready for
+    /// the first dataset's records.
+    pub fn new(
+        ws: &'a Workspace,
+        mut ledger: Ledger<'a>,
+        settings: Settings,
+    ) -> Result<Emitter<'a>, BatchError> {
+        let mut recovered = Recovery::default();
+        match &mut ledger {
+            Ledger::Write(store) => {
+                store.ledger_durable()?;
+                recovered = recover(ws, store)?;
             }
-            let row = BatchRow {
-                id: 0,
-                dataset: name.clone(),
-                stream: stream.clone(),
-                number: p.number,
-                run_id: settings.run_id.clone(),
-                records: p.entry.records,
-                corrections: p.entry.corrections,
-                bytes: p.entry.bytes,
-                sha256: p.entry.sha256.clone(),
-                first_key: p.entry.first_key.clone(),
-                last_key: p.entry.last_key.clone(),
-                state: BatchState::Pending,
-                created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            };
-            // 1. The ledger knows the batch and its records before any file exists.
-            let id = store.ledger_begin(&row, &p.records)?;
-            // 2. The file appears whole or not at all.
-            let path = dir.join(&p.entry.file);
-            crate::atomic::write(&path, &p.bytes).map_err(BatchError::io(&path))?;
-            // 3. The manifest lists it.
-            manifest.batches.push(p.entry.clone());
-            let mpath = dir.join("manifest.json");
-            crate::atomic::write(&mpath, &manifest_bytes(&manifest))
-                .map_err(BatchError::io(&mpath))?;
-            // 4. Done.
-            store.ledger_finish(id)?;
-            on_batch(&name, &p.entry);
-            Ok(())
+            Ledger::DryRun(Some(store)) => {
+                recovered.pending = store
+                    .ledger_pending()?
+                    .iter()
+                    .map(|b| format!("{}/{}", b.dataset, file_name(b.number)))
+                    .collect();
+            }
+            Ledger::DryRun(None) => {}
+        }
+        Ok(Emitter {
+            ws,
+            ledger,
+            settings,
+            recovered,
+            current: None,
+            datasets: Vec::new(),
+            largest_push: 0,
+        })
+    }
+
+    fn open(&mut self, ds: &Dataset, columns: &[String]) -> Result<Current, BatchError> {
+        let name = ds.name.clone();
+        let stream = super::stream_of(ds);
+        let (seen, first, continues) = match &mut self.ledger {
+            Ledger::Write(store) => {
+                store.ledger_adopt(&name, &stream)?;
+                (
+                    Seen::load(store, &stream)?,
+                    store.ledger_next_number(&name, &stream)?,
+                    store.ledger_other_names(&stream, &name)?,
+                )
+            }
+            // Read-only: the rows from before streams are adopted as `Write` would adopt them.
+            Ledger::DryRun(Some(store)) => (
+                Seen::load_or_legacy(store, &stream, &name)?,
+                store.ledger_next_number(&name, &stream)?,
+                store.ledger_other_names(&stream, &name)?,
+            ),
+            Ledger::DryRun(None) => (Seen::default(), 1, Vec::new()),
         };
-        let mut summary = plan(c, settings, seen, first, &mut act)?;
+        let planner = Planner::new(ds, columns, &self.settings, seen, first)?;
+        let manifest = header(ds, &self.settings, planner.field_names());
+        Ok(Current {
+            dir: batch_dir(self.ws, &self.settings.run_id, &name)?,
+            name,
+            planner,
+            manifest,
+            started: false,
+            continues,
+        })
+    }
+
+    /// Plan (and, writing, emit) one chunk of a dataset's clean records; `last` ends the
+    /// dataset (its chunk may be empty). `on_batch` hears of each batch once it is done.
+    pub fn push(
+        &mut self,
+        ds: &Dataset,
+        records: &DataFrame,
+        last: bool,
+        on_batch: &mut dyn FnMut(&str, &ManifestBatch),
+    ) -> Result<(), BatchError> {
+        self.largest_push = self.largest_push.max(records.height() as u64);
+        let mut cur = match self.current.take() {
+            Some(c) if c.name == ds.name => c,
+            other => {
+                if let Some(c) = other {
+                    self.close(c)?;
+                }
+                let columns: Vec<String> = records
+                    .get_column_names()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect();
+                self.open(ds, &columns)?
+            }
+        };
+        let run_id = self.settings.run_id.clone();
+        let Current {
+            name,
+            planner,
+            manifest,
+            dir,
+            started,
+            ..
+        } = &mut cur;
+        match &mut self.ledger {
+            Ledger::Write(store) => {
+                let mut act = |p: Planned| -> Result<(), BatchError> {
+                    write_batch(store, &run_id, name, dir, manifest, started, &p)?;
+                    on_batch(name, &p.entry);
+                    Ok(())
+                };
+                planner.push(records, &mut act)?;
+            }
+            Ledger::DryRun(_) => planner.push(records, &mut |_| Ok(()))?,
+        }
+        if last {
+            self.close_with(cur, on_batch)
+        } else {
+            self.current = Some(cur);
+            Ok(())
+        }
+    }
+
+    fn close(&mut self, cur: Current) -> Result<(), BatchError> {
+        self.close_with(cur, &mut |_, _| {})
+    }
+
+    fn close_with(
+        &mut self,
+        cur: Current,
+        on_batch: &mut dyn FnMut(&str, &ManifestBatch),
+    ) -> Result<(), BatchError> {
+        let run_id = self.settings.run_id.clone();
+        let Current {
+            name,
+            planner,
+            mut manifest,
+            dir,
+            mut started,
+            continues,
+        } = cur;
+        let mut summary = match &mut self.ledger {
+            Ledger::Write(store) => {
+                let mut act = |p: Planned| -> Result<(), BatchError> {
+                    write_batch(store, &run_id, &name, &dir, &mut manifest, &mut started, &p)?;
+                    on_batch(&name, &p.entry);
+                    Ok(())
+                };
+                planner.finish(&mut act)?
+            }
+            Ledger::DryRun(_) => planner.finish(&mut |_| Ok(()))?,
+        };
         summary.dir = dir;
         summary.continues = continues;
-        datasets.push(summary);
+        self.datasets.push(summary);
+        Ok(())
     }
-    Ok(Summary {
-        run_id: settings.run_id.clone(),
-        dry_run: false,
-        recovered,
-        datasets,
-    })
+
+    /// What was emitted (or, dry, would be), per dataset.
+    pub fn finish(mut self) -> Result<Summary, BatchError> {
+        if let Some(c) = self.current.take() {
+            self.close(c)?;
+        }
+        Ok(Summary {
+            run_id: self.settings.run_id.clone(),
+            dry_run: matches!(self.ledger, Ledger::DryRun(_)),
+            recovered: self.recovered,
+            datasets: self.datasets,
+        })
+    }
 }
 
-/// Plan without writing anything: what `emit` would write now (pending batches of a stopped
-/// run are listed; `emit` would recover them first).
-pub fn dry_run(
-    ws: &Workspace,
-    store: Option<&Store>,
-    clean: &[Clean],
-    settings: &Settings,
-) -> Result<Summary, BatchError> {
-    let mut recovered = Recovery::default();
-    let mut datasets: Vec<DatasetSummary> = Vec::new();
-    if let Some(store) = store {
-        recovered.pending = store
-            .ledger_pending()?
-            .iter()
-            .map(|b| format!("{}/{}", b.dataset, file_name(b.number)))
-            .collect();
+/// One batch by the exactly-once protocol: the ledger knows it (pending) with its records
+/// before its file exists; the file appears whole or not at all; the manifest lists it; done.
+fn write_batch(
+    store: &mut Store,
+    run_id: &str,
+    name: &str,
+    dir: &Path,
+    manifest: &mut Manifest,
+    started: &mut bool,
+    p: &Planned,
+) -> Result<(), BatchError> {
+    if !*started {
+        let text = String::from_utf8(manifest_bytes(manifest)).unwrap_or_default();
+        store.ledger_set_header(run_id, name, &text)?;
+        std::fs::create_dir_all(dir).map_err(BatchError::io(dir))?;
+        *started = true;
     }
-    for c in clean {
-        let name = &c.dataset.name;
-        let stream = super::stream_of(&c.dataset);
-        let (seen, first, continues) = match store {
-            // Read-only: the rows from before streams are adopted as `emit` would adopt them.
-            Some(s) => (
-                Seen::load_or_legacy(s, &stream, name)?,
-                s.ledger_next_number(name, &stream)?,
-                s.ledger_other_names(&stream, name)?,
-            ),
-            None => (Seen::default(), 1, Vec::new()),
-        };
-        let mut summary = plan(c, settings, seen, first, &mut |_| Ok(()))?;
-        summary.dir = batch_dir(ws, &settings.run_id, name)?;
-        summary.continues = continues;
-        datasets.push(summary);
-    }
-    Ok(Summary {
-        run_id: settings.run_id.clone(),
-        dry_run: true,
-        recovered,
-        datasets,
-    })
+    let row = BatchRow {
+        id: 0,
+        dataset: name.to_string(),
+        stream: super::stream_of_manifest(manifest),
+        number: p.number,
+        run_id: run_id.to_string(),
+        records: p.entry.records,
+        corrections: p.entry.corrections,
+        bytes: p.entry.bytes,
+        sha256: p.entry.sha256.clone(),
+        first_key: p.entry.first_key.clone(),
+        last_key: p.entry.last_key.clone(),
+        state: BatchState::Pending,
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    // 1. The ledger knows the batch and its records before any file exists.
+    let id = store.ledger_begin(&row, &p.records)?;
+    // 2. The file appears whole or not at all.
+    let path = dir.join(&p.entry.file);
+    crate::atomic::write(&path, &p.bytes).map_err(BatchError::io(&path))?;
+    // 3. The manifest lists it.
+    manifest.batches.push(p.entry.clone());
+    let mpath = dir.join("manifest.json");
+    crate::atomic::write(&mpath, &manifest_bytes(manifest)).map_err(BatchError::io(&mpath))?;
+    // 4. Done.
+    store.ledger_finish(id)?;
+    Ok(())
 }

@@ -101,6 +101,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
             "report_json": outcome.out_dir.join("report.json"),
             "report_html": html,
             "seconds": outcome.elapsed.as_secs_f64(),
+            "largest_clean_chunk": outcome.largest_push,
         }))?;
     } else {
         let mut text = yibao::report::text(report, ctx.verbose > 0);

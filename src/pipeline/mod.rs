@@ -14,14 +14,14 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use polars::prelude::PolarsError;
+use polars::prelude::{DataFrame, PolarsError};
 use sha2::{Digest, Sha256};
 
-use crate::batch::{self, Clean, ManifestBatch, Summary};
+use crate::batch::{self, ManifestBatch, Summary};
 use crate::mapping::apply::apply;
 use crate::mapping::coverage::{Coverage, Tally};
 use crate::report::{self, Report};
-use crate::rules::engine::{self, Input};
+use crate::rules::engine::{self, EngineError, Input, Stop};
 use crate::source::dataset::read_dataset;
 use crate::store::history::{BatchFigure, InputFile};
 use crate::store::Store;
@@ -163,6 +163,9 @@ pub struct RunOutcome {
     pub coverage_breached: bool,
     /// What the batch stage did or would do (`None` when the plan emits nothing).
     pub batches: Option<Summary>,
+    /// The most clean records handed to the batch planner at once: a chunk's worth at most,
+    /// whatever the dataset's size (the memory bound's mechanism).
+    pub largest_push: u64,
     /// `out/<run-id>/`.
     pub out_dir: PathBuf,
     /// Dirty records handed to the history (a key two of them share is stored once).
@@ -345,20 +348,86 @@ pub fn run(
         _ => false,
     };
 
-    // check
+    // check; the clean records go to the batch planner out of the same pass, chunk by chunk
     let engine_opts = engine::Options {
         samples: plan.samples,
         rejects: true,
-        dirty: plan.emit != Emit::Nothing,
+        clean: plan.emit != Emit::Nothing,
         ..engine::Options::default()
     };
-    let mut outcome = timed(
-        progress,
-        &mut times,
-        Stage::Check,
-        format!("{} rules on {} datasets", rules.len(), inputs.len()),
-        || engine::check(&inputs, &rules, context, &engine_opts).map_err(miette::Report::new),
-    )?;
+    let settings = batch::Settings::new(
+        ws,
+        &id,
+        &code_sets,
+        packs
+            .iter()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .collect(),
+    );
+    let mut emitter = match plan.emit {
+        Emit::Nothing => None,
+        Emit::DryRun => Some(batch::Emitter::new(
+            ws,
+            batch::Ledger::DryRun(store.as_ref()),
+            settings,
+        )?),
+        Emit::Batches => {
+            let Some(store) = store.as_mut() else {
+                return Err(miette::miette!(
+                    code = "yibao::internal::store",
+                    "the ledger was not opened"
+                ));
+            };
+            Some(batch::Emitter::new(
+                ws,
+                batch::Ledger::Write(store),
+                settings,
+            )?)
+        }
+    };
+    let what = format!("{} rules on {} datasets", rules.len(), inputs.len());
+    progress(Progress::Begin {
+        stage: Stage::Check,
+        what: what.clone(),
+    });
+    let start = Instant::now();
+    let mut failed: Option<batch::BatchError> = None;
+    let result = {
+        let mut on_clean = |ds: &Dataset, records: &DataFrame, last: bool| -> Result<(), Stop> {
+            let Some(e) = emitter.as_mut() else {
+                return Ok(());
+            };
+            e.push(ds, records, last, &mut |name, entry| {
+                progress(Progress::Batch {
+                    dataset: name.to_string(),
+                    entry: entry.clone(),
+                })
+            })
+            .map_err(|err| {
+                failed = Some(err);
+                Stop
+            })
+        };
+        engine::check(&inputs, &rules, context, &engine_opts, &mut on_clean)
+    };
+    let mut outcome = match result {
+        Ok(o) => o,
+        Err(EngineError::Stopped) => {
+            return Err(match failed.take() {
+                Some(e) => miette::Report::new(e),
+                None => miette::Report::new(EngineError::Stopped),
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let largest_push = emitter.as_ref().map_or(0, |e| e.largest_push);
+    let batches = emitter.map(batch::Emitter::finish).transpose()?;
+    add_time(&mut times, Stage::Check, start.elapsed());
+    progress(Progress::End {
+        stage: Stage::Check,
+        what,
+        elapsed: start.elapsed(),
+    });
     let report = Report::new(
         id.clone(),
         started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -369,8 +438,7 @@ pub fn run(
         ws.thresholds.dirty_rate,
     );
 
-    // report.json and the rejects, before the batches, so that the flagged records need not
-    // stay in memory while the clean ones stream out.
+    // report.json and the rejects (not for a dry run)
     let out_dir = ws.out.join(&id);
     let mut report_path = None;
     let mut dirty = Vec::new();
@@ -388,71 +456,6 @@ pub fn run(
         }
         outcome.rejects = Vec::new();
     }
-
-    // batch
-    let clean = || -> Vec<Clean> {
-        inputs
-            .iter()
-            .filter_map(|input| {
-                let (_, locations) = outcome
-                    .dirty
-                    .iter()
-                    .find(|(name, _)| *name == input.dataset.name)?;
-                Some(Clean {
-                    dataset: input.dataset.clone(),
-                    frame: engine::clean_of(input.frame.clone(), locations),
-                })
-            })
-            .collect()
-    };
-    let settings = || {
-        batch::Settings::new(
-            ws,
-            &id,
-            &code_sets,
-            packs
-                .iter()
-                .map(|p| format!("{}@{}", p.name, p.version))
-                .collect(),
-        )
-    };
-    let batches = match plan.emit {
-        Emit::Nothing => None,
-        Emit::DryRun => Some(timed(
-            progress,
-            &mut times,
-            Stage::Batch,
-            "planning batches".into(),
-            || Ok(batch::dry_run(ws, store.as_ref(), &clean(), &settings())?),
-        )?),
-        Emit::Batches => {
-            let Some(store) = store.as_mut() else {
-                return Err(miette::miette!(
-                    code = "yibao::internal::store",
-                    "the ledger was not opened"
-                ));
-            };
-            let what = "clean records".to_string();
-            progress(Progress::Begin {
-                stage: Stage::Batch,
-                what: what.clone(),
-            });
-            let start = Instant::now();
-            let summary = batch::emit(ws, store, &clean(), &settings(), &mut |name, entry| {
-                progress(Progress::Batch {
-                    dataset: name.to_string(),
-                    entry: entry.clone(),
-                })
-            })?;
-            add_time(&mut times, Stage::Batch, start.elapsed());
-            progress(Progress::End {
-                stage: Stage::Batch,
-                what,
-                elapsed: start.elapsed(),
-            });
-            Some(summary)
-        }
-    };
     drop(inputs);
     drop(reads);
 
@@ -463,6 +466,7 @@ pub fn run(
         coverage_rate,
         coverage_breached,
         batches,
+        largest_push,
         out_dir,
         dirty_records: 0,
         stage_times: Vec::new(),

@@ -1,8 +1,10 @@
 //! Running rules over datasets: one streaming pass per dataset computes a boolean column per
 //! rule. The pass's batches are summed as they come ([`super::tally`]) into counts, the
 //! dirty-data rate and per-institution figures; only the flagged (dirty or warned) rows are kept,
-//! with a copy of their fields, and give the samples, the rejects and the dirty locations. Memory
-//! follows the flagged records, not the input.
+//! with a copy of their fields, and give the samples and the rejects. When asked, each chunk's
+//! clean records are handed to the caller as soon as the chunk is checked (the batch planner),
+//! so the clean records are never held beyond a chunk. Memory follows the flagged records and
+//! one chunk, not the input.
 //!
 //! Figures follow `../shared/PRODUCT.md`: a record is dirty when it fails at least one rule of
 //! severity error; warnings are counted apart.
@@ -157,10 +159,6 @@ pub struct Outcome {
     pub datasets: Vec<DatasetResult>,
     /// The dirty records of each dataset: file, sheet, row, errors, warnings, then its fields.
     pub rejects: Vec<(String, DataFrame)>,
-    /// With [`Options::dirty`]: per dataset, the source location of every dirty record
-    /// (`_file`, `__sheet` with an empty string for no sheet, `_row`), so that the clean records
-    /// can be told apart by location (see [`clean_of`]).
-    pub dirty: Vec<(String, DataFrame)>,
 }
 
 /// Settings of a check.
@@ -170,8 +168,8 @@ pub struct Options {
     pub samples: usize,
     /// Collect the rejects.
     pub rejects: bool,
-    /// Collect the dirty records' locations ([`Outcome::dirty`]), for `batch`.
-    pub dirty: bool,
+    /// Hand each chunk's clean records to the caller (`check`'s `on_clean`), for `batch`.
+    pub clean: bool,
     /// Records per pass ([`chunk_rows`]).
     pub chunk_rows: IdxSize,
 }
@@ -181,7 +179,7 @@ impl Default for Options {
         Options {
             samples: 5,
             rejects: true,
-            dirty: false,
+            clean: false,
             chunk_rows: chunk_rows(),
         }
     }
@@ -232,6 +230,10 @@ pub enum EngineError {
     #[error("{0}")]
     #[diagnostic(code(yibao::internal::polars))]
     Polars(#[from] PolarsError),
+    /// The consumer of clean records stopped the check (its own error says why).
+    #[error("the check was stopped by what its clean records were handed to")]
+    #[diagnostic(code(yibao::internal::stopped))]
+    Stopped,
 }
 
 impl EngineError {
@@ -246,57 +248,49 @@ impl EngineError {
     }
 }
 
+/// What the clean records of a dataset are handed over to: each chunk's, in the dataset's
+/// order, then an empty frame of the same columns marking the dataset's end (`last`). A
+/// consumer that fails keeps its error and returns [`Stop`]; the check then ends with
+/// [`EngineError::Stopped`].
+pub type OnClean<'a> = &'a mut dyn FnMut(&Dataset, &DataFrame, bool) -> Result<(), Stop>;
+
+/// The consumer of clean records failed (it holds the reason).
+#[derive(Debug, Clone, Copy)]
+pub struct Stop;
+
 /// Check `inputs` against `rules`. `ctx` carries code sets and dictionaries; references to other
-/// datasets are filled in here.
+/// datasets are filled in here. With [`Options::clean`], the clean records come out of the same
+/// pass, chunk by chunk, to `on_clean(dataset, records, last)`: the record's fields as read
+/// (text, crosswalks applied), a chunk's worth at most; an error there stops the check.
 pub fn check(
     inputs: &[Input<'_>],
     rules: &[Rule],
     mut ctx: Context,
     opts: &Options,
+    on_clean: OnClean<'_>,
 ) -> Result<Outcome, EngineError> {
     prepare_references(inputs, rules, &mut ctx)?;
     let sums = prepare_detail_sums(inputs, rules)?;
     let mut datasets = Vec::new();
     let mut rejects = Vec::new();
-    let mut dirty = Vec::new();
     for input in inputs {
-        let (result, reject, locations) = check_one(input, rules, &ctx, &sums, opts)?;
+        let (result, reject) = check_one(input, rules, &ctx, &sums, opts, on_clean)?;
         datasets.push(result);
         if let Some(r) = reject {
             rejects.push((input.dataset.name.clone(), r));
         }
-        if let Some(l) = locations {
-            dirty.push((input.dataset.name.clone(), l));
-        }
     }
-    Ok(Outcome {
-        datasets,
-        rejects,
-        dirty,
-    })
+    Ok(Outcome { datasets, rejects })
 }
 
-/// The clean records of a checked frame: those whose source location is not among the dirty
-/// `locations` of [`Outcome::dirty`]. Locations do not depend on the order a query returns
-/// records in, so the match is exact.
-pub fn clean_of(frame: LazyFrame, locations: &DataFrame) -> LazyFrame {
-    frame
-        .with_column(
-            col("_sheet")
-                .cast(DataType::String)
-                .fill_null(lit(""))
-                .alias("__sheet"),
-        )
-        .join(
-            locations.clone().lazy(),
-            [col("_file"), col("__sheet"), col("_row")],
-            [col("_file"), col("__sheet"), col("_row")],
-            JoinArgs {
-                maintain_order: MaintainOrderJoin::Left,
-                ..JoinArgs::new(JoinType::Anti)
-            },
-        )
-        .drop(by_name(["__sheet"], true, false))
+/// A check without clean records handed over.
+pub fn check_only(
+    inputs: &[Input<'_>],
+    rules: &[Rule],
+    ctx: Context,
+    opts: &Options,
+) -> Result<Outcome, EngineError> {
+    check(inputs, rules, ctx, opts, &mut |_, _, _| Ok(()))
 }
 
 /// Distinct values of every field that a `reference` rule points at.
@@ -388,14 +382,15 @@ fn check_one(
     ctx: &Context,
     sums: &BTreeMap<String, DataFrame>,
     opts: &Options,
-) -> Result<(DatasetResult, Option<DataFrame>, Option<DataFrame>), EngineError> {
+    on_clean: OnClean<'_>,
+) -> Result<(DatasetResult, Option<DataFrame>), EngineError> {
     let ds = input.dataset;
     let mut frame = input.frame.clone();
     let schema = frame.collect_schema()?;
     let (typed_exprs, typed) = typed_columns(&schema);
     // The rejects carry the record's own fields as read: copies taken before typing, so the
     // one pass yields them for the flagged rows and the cache need not be read and joined again.
-    let fields: Vec<(String, String)> = if opts.rejects {
+    let fields: Vec<(String, String)> = if opts.rejects || opts.clean {
         schema
             .iter_names()
             .filter(|n| !n.starts_with('_'))
@@ -564,7 +559,10 @@ fn check_one(
     counted.push("__warn".into());
     // A streaming pass per chunk: figures are summed batch by batch, only flagged rows are
     // kept. Chunks come in the dataset's order, so samples are its first failing records.
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        clean_columns: opts.clean.then(|| fields.clone()),
+        ..Tally::default()
+    };
     let mut offset: i64 = 0;
     loop {
         let chunk = indexing(input.chunk(offset, opts.chunk_rows)?, offset);
@@ -572,11 +570,23 @@ fn check_one(
         if let Err(e) = tally::run(&mut tally, query(chunk.clone()), &counted, inst) {
             return Err(blame(chunk, e));
         }
+        // The chunk's clean records go out before the next chunk is read.
+        for part in std::mem::take(&mut tally.clean) {
+            on_clean(ds, &part, false).map_err(|Stop| EngineError::Stopped)?;
+        }
         let read = tally.records - before;
         if read < opts.chunk_rows as u64 {
             break;
         }
         offset += read as i64;
+    }
+    if opts.clean {
+        let columns: Vec<Column> = fields
+            .iter()
+            .map(|(_, name)| Column::new_empty(name.as_str().into(), &DataType::String))
+            .collect();
+        let end = DataFrame::new(0, columns)?;
+        on_clean(ds, &end, true).map_err(|Stop| EngineError::Stopped)?;
     }
     tally.sums.resize(counted.len(), 0);
     let df = tally.flagged_frame(&out_schema)?;
@@ -625,24 +635,6 @@ fn check_one(
     } else {
         None
     };
-    let locations = if opts.dirty {
-        Some(
-            df.clone()
-                .lazy()
-                .filter(col("__dirty"))
-                .select([
-                    col("_file"),
-                    col("_sheet")
-                        .cast(DataType::String)
-                        .fill_null(lit(""))
-                        .alias("__sheet"),
-                    col("_row"),
-                ])
-                .collect()?,
-        )
-    } else {
-        None
-    };
     Ok((
         DatasetResult {
             name: ds.name.clone(),
@@ -657,7 +649,6 @@ fn check_one(
             institutions,
         },
         reject,
-        locations,
     ))
 }
 

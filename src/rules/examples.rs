@@ -6,7 +6,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::compile::Context;
-use super::engine::{check, Input, Options};
+use super::engine::{Input, Options};
 use super::{Row, Rule, RuleKind};
 use crate::workspace::{Dataset, DatasetKind};
 
@@ -173,10 +173,10 @@ fn failing_rows(rule: &Rule, ctx: Context) -> PolarsResult<Vec<u64>> {
     let opts = Options {
         samples: 0,
         rejects: true,
-        dirty: false,
+        clean: false,
         ..Options::default()
     };
-    let outcome = check(&inputs, std::slice::from_ref(rule), ctx, &opts)
+    let outcome = super::engine::check_only(&inputs, std::slice::from_ref(rule), ctx, &opts)
         .map_err(|e| polars_err!(ComputeError: "{e}"))?;
     if let Some(skip) = outcome.datasets[0].skipped.first() {
         polars_bail!(ComputeError: "{}", skip.reason);

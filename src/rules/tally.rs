@@ -21,6 +21,11 @@ pub struct Tally {
     pub institutions: HashMap<Option<String>, (u64, u64)>,
     /// The flagged rows of each batch that had any.
     pub flagged: Vec<DataFrame>,
+    /// When set, the clean rows of each batch are kept too (in [`Tally::clean`], until taken),
+    /// as these `(copy, field)` columns renamed to the field.
+    pub clean_columns: Option<Vec<(String, String)>>,
+    /// The clean rows of the batches since last taken.
+    pub clean: Vec<DataFrame>,
 }
 
 impl Tally {
@@ -56,6 +61,23 @@ impl Tally {
         }
         // Same semantics as `col("__dirty").or(col("__warn"))`: a null flag selects nothing.
         let mask = batch.column("__dirty")?.bool()? | batch.column("__warn")?.bool()?;
+        if let Some(fields) = &self.clean_columns {
+            // Clean: not dirty; a null flag is no failure.
+            let dirty = batch
+                .column("__dirty")?
+                .bool()?
+                .fill_null_with_values(false)?;
+            let records = batch
+                .select(fields.iter().map(|(copy, _)| copy.as_str()))?
+                .filter(&!&dirty)?;
+            let mut records = compact(records)?;
+            for (copy, field) in fields {
+                records.rename(copy, field.as_str().into())?;
+            }
+            if records.height() > 0 {
+                self.clean.push(records);
+            }
+        }
         let hit = batch.filter(&mask)?;
         if hit.height() > 0 {
             self.flagged.push(compact(hit)?);
