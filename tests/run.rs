@@ -515,3 +515,34 @@ fn clean_records_reach_the_planner_a_chunk_at_a_time() {
     assert_eq!(one["dirty"], 2424);
     assert_eq!(one["records"], 21976);
 }
+
+/// Issue 14: input files are hashed while they are read (no second read); the history's hash
+/// and size of every input are those of the file's bytes, text and workbook alike.
+#[test]
+fn inputs_are_recorded_with_the_hash_of_their_bytes() {
+    use sha2::{Digest, Sha256};
+    let w = Workdir::new();
+    w.run(&["init", "W", "--sample"]).expect_code(0);
+    w.run(&["--workspace", "W", "run"]).expect_code(0);
+    let db = rusqlite::Connection::open(w.path().join("W/.yibao/state.db")).unwrap();
+    let mut stmt = db
+        .prepare("SELECT DISTINCT path, bytes, sha256 FROM run_inputs ORDER BY path")
+        .unwrap();
+    let rows: Vec<(String, i64, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        rows.iter().any(|r| r.0.ends_with(".csv")) && rows.iter().any(|r| r.0.ends_with(".xlsx"))
+    );
+    for (path, bytes, sha) in &rows {
+        let data = std::fs::read(w.path().join("W").join(path)).unwrap();
+        assert_eq!(*bytes as usize, data.len(), "{path}");
+        let want: String = Sha256::digest(&data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(sha, &want, "{path}");
+    }
+}

@@ -176,14 +176,7 @@ struct Open {
     corrections: u64,
 }
 
-/// Lower-case hex of bytes.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+pub(crate) use crate::source::hash::hex;
 
 /// The batches of one dataset's clean records, planned as the records arrive: every record new
 /// to the ledger or changed since emitted goes into a batch, numbered on from the first number;

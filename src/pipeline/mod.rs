@@ -10,12 +10,10 @@ pub mod trend;
 
 pub use setup::{pack_refs, setup, CheckError, Setup};
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use polars::prelude::{DataFrame, PolarsError};
-use sha2::{Digest, Sha256};
 
 use crate::batch::{self, ManifestBatch, Summary};
 use crate::mapping::apply::apply;
@@ -312,10 +310,8 @@ pub fn run(
         let read = timed(progress, &mut times, Stage::Read, ds.name.clone(), || {
             let read = read_dataset(ws, ds, None).map_err(CheckError::from)?;
             if history.is_some() {
-                // The files the read resolved, not the glob resolved again.
-                for report in &read.files {
-                    files.push(hash_input(ws, &ds.name, &report.path, report.rows)?);
-                }
+                // The files the read resolved and hashed while reading them.
+                files.extend(read.files.iter().map(|r| input_file(ws, &ds.name, r)));
             }
             Ok(read)
         })?;
@@ -541,34 +537,15 @@ fn write_report(
     Ok(path)
 }
 
-/// Size and SHA-256 of an input file, its path relative to the workspace.
-fn hash_input(ws: &Workspace, dataset: &str, path: &Path, rows: u64) -> miette::Result<InputFile> {
-    let read_err = |e: std::io::Error| {
-        miette::miette!(
-            code = "yibao::io::read",
-            "cannot read {} to hash it: {e}",
-            path.display()
-        )
-    };
-    let mut f = std::fs::File::open(path).map_err(read_err)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut bytes = 0u64;
-    loop {
-        let n = f.read(&mut buf).map_err(read_err)?;
-        if n == 0 {
-            break;
-        }
-        bytes += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    let digest = hasher.finalize();
-    let rel = path.strip_prefix(&ws.root).unwrap_or(path);
-    Ok(InputFile {
+/// An input file as the history keeps it: its path relative to the workspace, and the size and
+/// SHA-256 its reader took while reading it.
+fn input_file(ws: &Workspace, dataset: &str, report: &crate::source::FileReport) -> InputFile {
+    let rel = report.path.strip_prefix(&ws.root).unwrap_or(&report.path);
+    InputFile {
         dataset: dataset.to_string(),
         path: rel.to_string_lossy().replace('\\', "/"),
-        bytes,
-        sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
-        rows,
-    })
+        bytes: report.sha256.1,
+        sha256: report.sha256.0.clone(),
+        rows: report.rows,
+    }
 }

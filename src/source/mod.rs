@@ -10,6 +10,7 @@ pub mod cache;
 pub mod dataset;
 pub mod encoding;
 mod excel;
+pub mod hash;
 pub mod normalise;
 mod parquet;
 pub mod sink;
@@ -64,6 +65,9 @@ pub struct FileOptions {
 pub struct FileReport {
     /// The file.
     pub path: PathBuf,
+    /// SHA-256 (lower-case hex) and size of the file as read, taken while reading.
+    #[serde(skip)]
+    pub sha256: (String, u64),
     /// Its format.
     pub format: Format,
     /// Text files: the encoding used and how sure the guess was.
@@ -332,6 +336,7 @@ pub fn read_file(
             let t = text::read(path, opts, cache, roles)?;
             let report = FileReport {
                 path: path.to_path_buf(),
+                sha256: t.sha256,
                 format,
                 encoding: Some(t.encoding),
                 delimiter: Some(match t.delimiter {
@@ -354,6 +359,7 @@ pub fn read_file(
             let sheet = x.sheet.clone();
             let report = FileReport {
                 path: path.to_path_buf(),
+                sha256: hash::file(path).map_err(|e| ReadError::open(path, e))?,
                 format,
                 encoding: None,
                 delimiter: None,
@@ -376,6 +382,7 @@ pub fn read_file(
             let s = sqlite::read(path, &source, cache, roles)?;
             let report = FileReport {
                 path: path.to_path_buf(),
+                sha256: hash::file(path).map_err(|e| ReadError::open(path, e))?,
                 format,
                 encoding: None,
                 delimiter: None,
@@ -394,6 +401,7 @@ pub fn read_file(
             let p = parquet::read(path, cache, roles)?;
             let report = FileReport {
                 path: path.to_path_buf(),
+                sha256: hash::file(path).map_err(|e| ReadError::open(path, e))?,
                 format,
                 encoding: None,
                 delimiter: None,

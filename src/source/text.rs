@@ -35,6 +35,8 @@ pub struct TextRead {
     pub blank_lines: u64,
     /// What the sink wrote.
     pub written: Written,
+    /// SHA-256 and size of the file, taken while it was streamed.
+    pub sha256: (String, u64),
 }
 
 /// Stream a text file into a sink at `out`; `roles` gives each column's treatment by name.
@@ -70,10 +72,11 @@ pub fn read(
 
     // Classic Mac exports end lines with a lone `\r`; the splitter reads `\n`.
     let mac_line_ends = !head_text.contains('\n') && head_text.contains('\r');
+    let tap = super::hash::Tap::default();
     let decoder = DecodeReaderBytesBuilder::new()
         .encoding(Some(encoding.encoding.decoder()))
         .bom_sniffing(true)
-        .build(open()?);
+        .build(tap.wrap(open()?));
     let decoded: Box<dyn Read> = if mac_line_ends {
         Box::new(CrToLf(decoder))
     } else {
@@ -155,6 +158,7 @@ pub fn read(
         lines: splitter.lines_read(),
         blank_lines: splitter.blank_lines(),
         written: sink.finish()?,
+        sha256: tap.finish(),
     })
 }
 
