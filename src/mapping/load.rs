@@ -32,12 +32,18 @@ pub enum LoadError {
         /// The cause.
         source: std::io::Error,
     },
-    /// A crosswalk that is not UTF-8.
-    #[error("{path}: not UTF-8 text")]
-    #[diagnostic(code(yibao::mapping::encoding), help("save crosswalks as UTF-8 CSV"))]
+    /// A crosswalk that is not UTF-8 (a GBK export, typically), with the line of its first
+    /// byte that is not.
+    #[error("{}:{line}: not UTF-8 text (the first byte that is not is on this line)", .path.display())]
+    #[diagnostic(
+        code(yibao::mapping::encoding),
+        help("save crosswalks as UTF-8 CSV (Excel: CSV UTF-8; a GBK file can be converted with `iconv -f GBK -t UTF-8`)")
+    )]
     Encoding {
         /// The file.
         path: PathBuf,
+        /// 1-based line of the first byte that is not UTF-8.
+        line: usize,
     },
 }
 
@@ -48,6 +54,26 @@ pub struct Crosswalks {
     pub by_key: BTreeMap<(String, Family), Crosswalk>,
     /// The national version each family was checked against.
     pub versions: BTreeMap<Family, String>,
+}
+
+/// A crosswalk file's bytes decoded (UTF-8, with or without a BOM) and parsed: what
+/// [`Crosswalks::load`] does with each file, without the disk.
+pub fn read_crosswalk(
+    area: &str,
+    family: Family,
+    path: &Path,
+    bytes: &[u8],
+    table: Option<&dyn Fn(&str) -> TableStatus>,
+) -> Result<Crosswalk, LoadError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| LoadError::Encoding {
+        path: path.to_path_buf(),
+        line: bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1,
+    })?;
+    Ok(parse(area, family, path, text, table)?)
 }
 
 /// The crosswalk file of an area and family.
@@ -92,8 +118,6 @@ impl Crosswalks {
                     path: path.clone(),
                     source,
                 })?;
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| LoadError::Encoding { path: path.clone() })?;
                 let table = tables.get(&family);
                 let lookup = |code: &str| match table.and_then(|t| t.get(code)) {
                     Some(false) => TableStatus::Current,
@@ -102,7 +126,7 @@ impl Crosswalks {
                 };
                 let check: Option<&dyn Fn(&str) -> TableStatus> =
                     if table.is_some() { Some(&lookup) } else { None };
-                let cw = parse(&area, family, &path, &text, check)?;
+                let cw = read_crosswalk(&area, family, &path, &bytes, check)?;
                 out.by_key.insert((area.clone(), family), cw);
             }
         }
@@ -112,5 +136,24 @@ impl Crosswalks {
     /// The crosswalk of an area and family, if there is one.
     pub fn get(&self, area: &str, family: Family) -> Option<&Crosswalk> {
         self.by_key.get(&(area.to_string(), family))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Item 10 of issue 16: a GBK crosswalk was refused as "not UTF-8 text" without a line.
+    #[test]
+    fn i16_10_gbk_crosswalk_names_its_line() {
+        let (gbk, _, _) = encoding_rs::GBK.encode(
+            "local_code,local_name,national_code,status\nH1,,A01.000,pending\nH2,阿莫西林,A01.000,pending\n",
+        );
+        let path = Path::new("mappings/320900/diagnosis.csv");
+        let e = read_crosswalk("320900", Family::Diagnosis, path, &gbk, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "mappings/320900/diagnosis.csv:3: not UTF-8 text (the first byte that is not is on this line)"
+        );
     }
 }
