@@ -247,3 +247,43 @@ fn i16_4_review_csv_neutralises_formulas() {
         "{cw}"
     );
 }
+
+/// Item 11 of issue 16: a stored index whose entry count says u32::MAX used to abort the
+/// process (an allocation of that many entries); now it is rebuilt from the code rows, the
+/// rebuild says why, the suggestions are the same, and the next run reuses the new index.
+#[test]
+fn i16_11_corrupt_suggest_index() {
+    let w = workspace();
+    let first = suggest(&w);
+    assert_eq!(first["index"]["built"], true);
+    assert_eq!(first["index"]["rebuilt_because"], serde_json::Value::Null);
+    let db = rusqlite::Connection::open(w.path().join(".yibao/state.db")).unwrap();
+    let mut bytes: Vec<u8> = db
+        .query_row("SELECT bytes FROM suggest_index", [], |r| r.get(0))
+        .unwrap();
+    let len = bytes.len();
+    // MAGIC (8) + the family as a string (4 + 4): the entry count is at byte 16.
+    bytes[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
+    db.execute("UPDATE suggest_index SET bytes = ?1", [&bytes])
+        .unwrap();
+    drop(db);
+
+    let again = suggest(&w);
+    assert_eq!(again["index"]["built"], true);
+    assert_eq!(
+        again["index"]["rebuilt_because"],
+        format!(
+            "the stored index was corrupt at byte 16: entry count 4294967295 needs at least \
+             210453397455 bytes, {} left",
+            len - 20
+        )
+    );
+    assert_eq!(again["suggestions"], first["suggestions"]);
+    let human = w.run(&["map", "suggest", "--area", "320900", "--family", "drug"]);
+    human.expect_code(0);
+    assert!(
+        human.stdout.contains("index       reused"),
+        "{}",
+        human.stdout
+    );
+}

@@ -123,6 +123,9 @@ pub fn run(ctx: &Ctx, args: MapSuggestArgs) -> miette::Result<ExitCode> {
             info.bytes as f64 / 1024.0,
             info.seconds
         );
+        if let Some(why) = &info.rebuilt_because {
+            let _ = writeln!(out, "            rebuilt: {why}");
+        }
         let _ = writeln!(
             out,
             "searched    {} local code(s) in {:.2}s; total {:.2}s",

@@ -71,6 +71,28 @@ pub struct Crosswalks {
     pub versions: BTreeMap<Family, String>,
 }
 
+/// A crosswalk file's bytes decoded (UTF-8, with or without a BOM) and parsed: what
+/// [`Crosswalks::load`] does with each file, without the disk.
+pub fn read_crosswalk(
+    area: &str,
+    family: Family,
+    path: &Path,
+    bytes: &[u8],
+    table: Option<&dyn Fn(&str) -> TableStatus>,
+) -> Result<Crosswalk, LoadError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| LoadError::Encoding {
+        path: path.to_path_buf(),
+        line: 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count(),
+        gbk: encoding_rs::GB18030
+            .decode_without_bom_handling_and_without_replacement(bytes)
+            .is_some(),
+    })?;
+    Ok(parse(area, family, path, text, table)?)
+}
+
 /// The crosswalk file of an area and family; the area must be a plain folder name (it may come
 /// from a review file), so the path stays under `mappings/`.
 pub fn crosswalk_path(root: &Path, area: &str, family: Family) -> Result<PathBuf, UnsafeName> {
@@ -117,17 +139,6 @@ impl Crosswalks {
                     path: path.clone(),
                     source,
                 })?;
-                let text = String::from_utf8(bytes).map_err(|e| {
-                    let bytes = e.as_bytes();
-                    let at = e.utf8_error().valid_up_to();
-                    LoadError::Encoding {
-                        path: path.clone(),
-                        line: 1 + bytes[..at].iter().filter(|b| **b == b'\n').count(),
-                        gbk: encoding_rs::GB18030
-                            .decode_without_bom_handling_and_without_replacement(bytes)
-                            .is_some(),
-                    }
-                })?;
                 let table = tables.get(&family);
                 let lookup = |code: &str| match table.and_then(|t| t.get(code)) {
                     Some(false) => TableStatus::Current,
@@ -136,7 +147,7 @@ impl Crosswalks {
                 };
                 let check: Option<&dyn Fn(&str) -> TableStatus> =
                     if table.is_some() { Some(&lookup) } else { None };
-                let cw = parse(&area, family, &path, &text, check)?;
+                let cw = read_crosswalk(&area, family, &path, &bytes, check)?;
                 out.by_key.insert((area.clone(), family), cw);
             }
         }
@@ -146,5 +157,24 @@ impl Crosswalks {
     /// The crosswalk of an area and family, if there is one.
     pub fn get(&self, area: &str, family: Family) -> Option<&Crosswalk> {
         self.by_key.get(&(area.to_string(), family))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Item 10 of issue 16: a GBK crosswalk was refused as "not UTF-8 text" without a line.
+    #[test]
+    fn i16_10_gbk_crosswalk_names_its_line() {
+        let (gbk, _, _) = encoding_rs::GBK.encode(
+            "local_code,local_name,national_code,status\nH1,,A01.000,pending\nH2,阿莫西林,A01.000,pending\n",
+        );
+        let path = Path::new("mappings/320900/diagnosis.csv");
+        let e = read_crosswalk("320900", Family::Diagnosis, path, &gbk, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "mappings/320900/diagnosis.csv:3: not UTF-8 text (it reads as GBK)"
+        );
     }
 }

@@ -155,9 +155,28 @@ pub struct Index {
     pub(crate) codes: Vec<(String, u32)>,
 }
 
-/// Why stored index bytes could not be used (they are then rebuilt).
+/// Why stored index bytes could not be used: what was wrong and at which byte. The index is a
+/// cache of the store's code rows, so a corrupt one is rebuilt from them (and the rebuild says
+/// why), never trusted and never fatal.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Corrupt;
+pub struct Corrupt {
+    /// Byte offset where the defect was found.
+    pub at: usize,
+    /// What was wrong there.
+    pub what: String,
+}
+
+impl std::fmt::Display for Corrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "byte {}: {}", self.at, self.what)
+    }
+}
+
+/// Fewest bytes one entry takes: ten string lengths, an empty spec (count byte + pack count),
+/// and the identifier count.
+const MIN_ENTRY: usize = 10 * 4 + 1 + 4 + 4;
+/// Fewest bytes one posting list takes: its bigram and its length.
+const MIN_POSTING: usize = 8 + 4;
 
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -165,21 +184,59 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn u32(&mut self) -> Result<u32, Corrupt> {
-        let b = self.bytes.get(self.at..self.at + 4).ok_or(Corrupt)?;
-        self.at += 4;
-        Ok(u32::from_le_bytes(b.try_into().map_err(|_| Corrupt)?))
+    fn corrupt(&self, what: impl Into<String>) -> Corrupt {
+        Corrupt {
+            at: self.at,
+            what: what.into(),
+        }
     }
-    fn u64(&mut self) -> Result<u64, Corrupt> {
-        let b = self.bytes.get(self.at..self.at + 8).ok_or(Corrupt)?;
-        self.at += 8;
-        Ok(u64::from_le_bytes(b.try_into().map_err(|_| Corrupt)?))
+    fn left(&self) -> usize {
+        self.bytes.len().saturating_sub(self.at)
     }
-    fn str(&mut self) -> Result<String, Corrupt> {
-        let n = self.u32()? as usize;
-        let b = self.bytes.get(self.at..self.at + n).ok_or(Corrupt)?;
+    fn take(&mut self, n: usize, what: &str) -> Result<&[u8], Corrupt> {
+        let left = self.left();
+        if n > left {
+            return Err(self.corrupt(format!("{what} needs {n} bytes, {left} left")));
+        }
+        let b = &self.bytes[self.at..self.at + n];
         self.at += n;
-        String::from_utf8(b.to_vec()).map_err(|_| Corrupt)
+        Ok(b)
+    }
+    fn u32(&mut self, what: &str) -> Result<u32, Corrupt> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self, what: &str) -> Result<u64, Corrupt> {
+        let b = self.take(8, what)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+    /// A count of items that take at least `each` bytes, refused when the bytes left cannot
+    /// hold that many: what a count may allocate is bounded by the input, whatever it says.
+    fn count(&mut self, each: usize, what: &str) -> Result<usize, Corrupt> {
+        let at = self.at;
+        let n = self.u32(what)? as usize;
+        let left = self.left();
+        if n > left / each.max(1) {
+            return Err(Corrupt {
+                at,
+                what: format!(
+                    "{what} {n} needs at least {} bytes, {left} left",
+                    n.saturating_mul(each)
+                ),
+            });
+        }
+        Ok(n)
+    }
+    fn str(&mut self, what: &str) -> Result<String, Corrupt> {
+        let n = self.count(1, what)?;
+        let at = self.at;
+        let b = self.take(n, what)?;
+        String::from_utf8(b.to_vec()).map_err(|_| Corrupt {
+            at,
+            what: format!("{what} is not UTF-8"),
+        })
     }
 }
 
@@ -287,23 +344,38 @@ impl Index {
         out
     }
 
-    /// Read what [`Index::to_bytes`] wrote.
+    /// Read what [`Index::to_bytes`] wrote. Every count is checked against the bytes left
+    /// before anything is allocated for it, so corrupt bytes give [`Corrupt`] and never a huge
+    /// allocation or a panic.
     pub fn from_bytes(bytes: &[u8]) -> Result<Index, Corrupt> {
         if bytes.get(..8) != Some(MAGIC.as_slice()) {
-            return Err(Corrupt);
+            return Err(Corrupt {
+                at: 0,
+                what: "not a suggestion index (magic bytes differ)".to_string(),
+            });
         }
         let mut r = Reader { bytes, at: 8 };
-        let family: Family = r.str()?.parse().map_err(|_| Corrupt)?;
-        let n = r.u32()? as usize;
+        let family_at = r.at;
+        let family: Family = r.str("family")?.parse().map_err(|_| Corrupt {
+            at: family_at,
+            what: "unknown family".to_string(),
+        })?;
+        let n = r.count(MIN_ENTRY, "entry count")?;
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {
             let mut f = [(); 10].map(|_| String::new());
             for s in f.iter_mut() {
-                *s = r.str()?;
+                *s = r.str("entry field")?;
             }
-            let spec = Spec::decode(r.bytes, &mut r.at).ok_or(Corrupt)?;
-            let k = r.u32()? as usize;
-            let ids = (0..k).map(|_| r.str()).collect::<Result<_, _>>()?;
+            let spec_at = r.at;
+            let spec = Spec::decode(r.bytes, &mut r.at).ok_or(Corrupt {
+                at: spec_at,
+                what: "spec is truncated or has an unknown dimension".to_string(),
+            })?;
+            let k = r.count(4, "identifier count")?;
+            let ids = (0..k)
+                .map(|_| r.str("identifier"))
+                .collect::<Result<_, _>>()?;
             let [code, name, stem, salt, tag, form, spec_text, maker, maker_core, unit] = f;
             entries.push(Entry {
                 code,
@@ -320,16 +392,27 @@ impl Index {
                 unit,
             });
         }
-        let k = r.u32()? as usize;
+        let k = r.count(MIN_POSTING, "posting-list count")?;
         let mut postings = HashMap::with_capacity(k);
         for _ in 0..k {
-            let key = r.u64()?;
-            let m = r.u32()? as usize;
-            let ids = (0..m).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
+            let key = r.u64("bigram")?;
+            let m = r.count(4, "posting-list length")?;
+            let at = r.at;
+            let ids = (0..m)
+                .map(|_| r.u32("posting"))
+                .collect::<Result<Vec<_>, _>>()?;
             if ids.iter().any(|&i| i as usize >= n) {
-                return Err(Corrupt);
+                return Err(Corrupt {
+                    at,
+                    what: format!("a posting names an entry beyond the {n} entries"),
+                });
             }
-            postings.insert(key, ids);
+            if postings.insert(key, ids).is_some() {
+                return Err(r.corrupt("a bigram has two posting lists"));
+            }
+        }
+        if r.left() > 0 {
+            return Err(r.corrupt(format!("{} byte(s) after the end", r.left())));
         }
         Ok(Index::assemble(family, entries, postings))
     }
@@ -378,5 +461,53 @@ mod tests {
         assert_eq!(back.entries[0].form, "片");
         assert_eq!(back.entry_of("x2"), Some(1));
         assert!(Index::from_bytes(b"junk").is_err());
+    }
+
+    fn sample() -> Vec<u8> {
+        let rows = vec![
+            ("X1".to_string(), "阿莫西林胶囊".to_string(), None),
+            ("X2".to_string(), "头孢克肟片".to_string(), None),
+        ];
+        Index::build(Family::Drug, &rows).to_bytes()
+    }
+
+    /// Item 11 of issue 16: a count of u32::MAX used to reach `Vec::with_capacity` and abort
+    /// the process; now every count is bounded by the bytes left and the defect is located.
+    #[test]
+    fn i16_11_corrupt_counts_are_bounded() {
+        let good = sample();
+        // MAGIC (8) + family string (4 + 4 "drug") = the entry count at byte 16.
+        let mut bad = good.clone();
+        bad[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
+        let e = Index::from_bytes(&bad).unwrap_err();
+        assert_eq!(e.at, 16);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "byte 16: entry count 4294967295 needs at least 210453397455 bytes, {} left",
+                good.len() - 20
+            )
+        );
+        // The first string length of the first entry.
+        let mut bad = good.clone();
+        bad[20..24].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+        assert_eq!(Index::from_bytes(&bad).unwrap_err().at, 20);
+        // The posting-list count is the last count before the lists.
+        let ix = Index::from_bytes(&good).unwrap();
+        let lists: usize = ix.postings.values().map(|v| 12 + 4 * v.len()).sum();
+        let at = good.len() - lists - 4;
+        let mut bad = good.clone();
+        bad[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(Index::from_bytes(&bad).unwrap_err().at, at);
+        // Truncated anywhere, or with bytes after the end: corrupt, never a panic.
+        for cut in 0..good.len() {
+            assert!(Index::from_bytes(&good[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut long = good.clone();
+        long.push(0);
+        assert_eq!(
+            Index::from_bytes(&long).unwrap_err().to_string(),
+            format!("byte {}: 1 byte(s) after the end", good.len())
+        );
     }
 }

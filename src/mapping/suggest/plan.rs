@@ -25,32 +25,41 @@ pub struct IndexInfo {
     pub version: String,
     /// National codes in it.
     pub codes: usize,
-    /// True when built now (absent, or stored in another layout); false when reused.
+    /// True when built now (absent, stored in another layout, or corrupt); false when reused.
     pub built: bool,
+    /// Why a stored index of the current layout was not reused: it was corrupt (where and how).
+    /// It is only a cache of the store's code rows, so it is rebuilt rather than refused.
+    pub rebuilt_because: Option<String>,
     /// Seconds to build or load it.
     pub seconds: f64,
     /// Its size in the store.
     pub bytes: usize,
 }
 
-/// The index of `version` of `family`: the stored one when its layout is current, else built
-/// from the store's rows and saved for next time.
+/// The index of `version` of `family`: the stored one when its layout is current and it reads
+/// back whole, else built from the store's rows and saved for next time (a corrupt one is
+/// replaced, and `rebuilt_because` says what was wrong with it).
 pub fn load_or_build(
     store: &mut Store,
     family: Family,
     version: &str,
 ) -> Result<(Index, IndexInfo), StoreError> {
     let start = Instant::now();
+    let mut rebuilt_because = None;
     if let Some(bytes) = store.load_index(family, version, FORMAT)? {
-        if let Ok(index) = Index::from_bytes(&bytes) {
-            let info = IndexInfo {
-                version: version.to_string(),
-                codes: index.entries.len(),
-                built: false,
-                seconds: start.elapsed().as_secs_f64(),
-                bytes: bytes.len(),
-            };
-            return Ok((index, info));
+        match Index::from_bytes(&bytes) {
+            Ok(index) => {
+                let info = IndexInfo {
+                    version: version.to_string(),
+                    codes: index.entries.len(),
+                    built: false,
+                    rebuilt_because: None,
+                    seconds: start.elapsed().as_secs_f64(),
+                    bytes: bytes.len(),
+                };
+                return Ok((index, info));
+            }
+            Err(e) => rebuilt_because = Some(format!("the stored index was corrupt at {e}")),
         }
     }
     let rows = store.codes_of(family, version)?;
@@ -61,6 +70,7 @@ pub fn load_or_build(
         version: version.to_string(),
         codes: index.entries.len(),
         built: true,
+        rebuilt_because,
         seconds: start.elapsed().as_secs_f64(),
         bytes: bytes.len(),
     };
