@@ -74,7 +74,7 @@ fn check<S>(
             failure_persistence: None,
             ..Config::default()
         });
-        if let Err(e) = runner.run(&strategy, &counted) {
+        if let Err(e) = runner.run(&strategy, counted) {
             panic!("property {name}: failed after {run} passing cases: {e}");
         }
         run += batch;

@@ -368,7 +368,7 @@ impl Index {
                 *s = r.str("entry field")?;
             }
             let spec_at = r.at;
-            let spec = Spec::decode(r.bytes, &mut r.at).ok_or(Corrupt {
+            let spec = Spec::decode(r.bytes, &mut r.at).ok_or_else(|| Corrupt {
                 at: spec_at,
                 what: "spec is truncated or has an unknown dimension".to_string(),
             })?;
