@@ -357,21 +357,9 @@ pub fn read_file(
         Format::Xlsx | Format::Xls => {
             let x = excel::read(path, opts, cache, roles)?;
             let sheet = x.sheet.clone();
-            let report = FileReport {
-                path: path.to_path_buf(),
-                sha256: hash::file(path).map_err(|e| ReadError::open(path, e))?,
-                format,
-                encoding: None,
-                delimiter: None,
-                sheet: Some(x.sheet),
-                header_row: Some(x.header_row),
-                rows: x.written.rows,
-                lines: None,
-                blank_lines: None,
-                columns: x.columns,
-                defects: x.written.defects,
-                blanks: x.written.blanks,
-            };
+            let mut report = library_report(path, format, x.columns, x.written)?;
+            report.sheet = Some(x.sheet);
+            report.header_row = Some(x.header_row);
             (cache.to_path_buf(), report, Some(sheet))
         }
         Format::Sqlite => {
@@ -380,40 +368,13 @@ pub fn read_file(
                 detail: "a SQLite source needs a table or a query".to_string(),
             })?;
             let s = sqlite::read(path, &source, cache, roles)?;
-            let report = FileReport {
-                path: path.to_path_buf(),
-                sha256: hash::file(path).map_err(|e| ReadError::open(path, e))?,
-                format,
-                encoding: None,
-                delimiter: None,
-                sheet: Some(s.label.clone()),
-                header_row: None,
-                rows: s.written.rows,
-                lines: None,
-                blank_lines: None,
-                columns: s.columns,
-                defects: s.written.defects,
-                blanks: s.written.blanks,
-            };
+            let mut report = library_report(path, format, s.columns, s.written)?;
+            report.sheet = Some(s.label.clone());
             (cache.to_path_buf(), report, Some(s.label))
         }
         Format::Parquet => {
             let p = parquet::read(path, cache, roles)?;
-            let report = FileReport {
-                path: path.to_path_buf(),
-                sha256: hash::file(path).map_err(|e| ReadError::open(path, e))?,
-                format,
-                encoding: None,
-                delimiter: None,
-                sheet: None,
-                header_row: None,
-                rows: p.written.rows,
-                lines: None,
-                blank_lines: None,
-                columns: p.columns,
-                defects: p.written.defects,
-                blanks: p.written.blanks,
-            };
+            let report = library_report(path, format, p.columns, p.written)?;
             (cache.to_path_buf(), report, None)
         }
     };
@@ -422,6 +383,31 @@ pub fn read_file(
         lit(sheet.unwrap_or_default()).alias("_sheet"),
     ]);
     Ok(Read { frame, report })
+}
+
+/// The report of a file a library read (workbooks, SQLite, Parquet): no encoding, delimiter or
+/// lines; hashed apart, since the library read the file itself.
+fn library_report(
+    path: &Path,
+    format: Format,
+    columns: Vec<String>,
+    written: sink::Written,
+) -> Result<FileReport, ReadError> {
+    Ok(FileReport {
+        path: path.to_path_buf(),
+        sha256: hash::file(path).map_err(|e| ReadError::open(path, e))?,
+        format,
+        encoding: None,
+        delimiter: None,
+        sheet: None,
+        header_row: None,
+        rows: written.rows,
+        lines: None,
+        blank_lines: None,
+        columns,
+        defects: written.defects,
+        blanks: written.blanks,
+    })
 }
 
 /// Scan a cache file written by a sink. The path is one file, not a pattern: a workspace folder
