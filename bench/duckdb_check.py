@@ -236,6 +236,26 @@ def k_pattern(r, c):
     return f"({v} IS NOT NULL AND NOT regexp_full_match({v}, {lit('(?:' + r['regex'] + ')')}))"
 
 
+# codes::damage: scientific notation, a float ending, float noise (twelve or more decimals with a
+# run of nines or zeros); the same regular expressions as the Rust side.
+SCIENTIFIC = r"^\s*[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]+\s*$"
+FLOAT_ENDING = r"^\s*[0-9]+\.0+\s*$"
+FLOAT_NOISE_SHAPE = r"^\s*[0-9]+\.[0-9]{12,}\s*$"
+FLOAT_NOISE_RUN = r"\.[0-9]*(?:99999|00000)"
+
+
+def k_identifier(r, c):
+    parts = []
+    for f in r["fields"]:
+        if f not in c.cols:
+            continue
+        v = f"CAST({q(f)} AS VARCHAR)"
+        m = lambda p: f"regexp_matches({v}, {lit(p)})"
+        parts.append(f"({v} IS NOT NULL AND ({m(SCIENTIFIC)} OR {m(FLOAT_ENDING)} OR "
+                     f"({m(FLOAT_NOISE_SHAPE)} AND {m(FLOAT_NOISE_RUN)})))")
+    return " OR ".join(parts) or "FALSE"
+
+
 def k_national_code(r, c):
     fam = r["family"]
     v = f"CAST({q(r['field'])} AS VARCHAR)"
@@ -337,6 +357,7 @@ def k_expression(r, c):
 
 KINDS = {
     "required": k_required, "pattern": k_pattern, "national-code": k_national_code,
+    "identifier": k_identifier,
     "check-digit": k_check_digit, "mapped": k_mapped, "allowed": k_allowed, "range": k_range,
     "date-order": k_date_order, "sum": k_sum, "detail-sum": k_detail_sum,
     "cross-field": k_cross_field, "unique": k_unique, "reference": k_reference,
@@ -642,6 +663,7 @@ def run_examples(pack_path):
             books = {f: f"exb{n}" for f in CATALOG + ["diagnosis", "procedure"]}
         typed = {f: field_type(f) for f in cols if field_type(f) and not f.startswith("_")}
         c = Ctx(typed, books, pack.get("dictionaries", {}), {}, {}, {}, notes)
+        c.cols = set(cols)
         source = {f: f"{table}.{q(f)}" for f in cols}
         try:
             _, fcols, w_sql = rule_query(con, table, cols, source, [], [], [r["id"]],
@@ -780,6 +802,7 @@ def main():
         typed = {f: field_type(f) for f in cols if field_type(f) and not f.startswith("_")}
         ids = [i for i in active[name] if i in rules]
         c = Ctx(typed, books, dictionaries, refs, sums, {}, notes)
+        c.cols = set(cols)
         others = [(kinds[o], tables[o], fields[o]) for o in active]
         sql, fcols, w_sql = rule_query(con, table, cols, source, extra, joins, ids, rules, c, others)
         if args.sql:
