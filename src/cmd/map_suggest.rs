@@ -10,6 +10,7 @@ use yibao::mapping::gather::unmapped;
 use yibao::mapping::load::Crosswalks;
 use yibao::mapping::review;
 use yibao::mapping::suggest::plan::{load_or_build, review_rows, suggest_all, tally, Decisions};
+use yibao::mapping::suggest::synonyms::Synonyms;
 use yibao::workspace::Workspace;
 
 use super::{family_arg, print, print_json, Ctx};
@@ -63,7 +64,8 @@ pub fn run(ctx: &Ctx, args: MapSuggestArgs) -> miette::Result<ExitCode> {
     bar.finish_and_clear();
     let (index, info) = loaded?;
 
-    let decisions = Decisions::from_crosswalks(&crosswalks, &args.area, family);
+    let synonyms = Synonyms::for_workspace(&ws.root)?;
+    let decisions = Decisions::with_synonyms(&crosswalks, &args.area, family, synonyms);
     let bar = progress::bar(ctx.quiet, locals.len() as u64, "suggesting");
     let search_start = Instant::now();
     let suggestions = suggest_all(&index, &locals, args.top as usize, &decisions, &|| {

@@ -6,14 +6,14 @@
 use std::collections::HashMap;
 
 use super::normalise::{
-    bigrams, canonical_form, identifier, maker_core, name_parts, parse_spec, Spec,
+    canonical_form, identifier, maker_core, name_parts, parse_spec, stem_grams, Spec, SEG,
 };
 use crate::codes::Family;
 
 /// The layout of [`Index::to_bytes`]; a stored index of another layout is rebuilt.
-pub const FORMAT: i64 = 2;
+pub const FORMAT: i64 = 3;
 
-const MAGIC: &[u8; 8] = b"YBSUGG02";
+const MAGIC: &[u8; 8] = b"YBSUGG03";
 
 /// One national code, prepared for comparison.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,6 +28,8 @@ pub struct Entry {
     pub salt: String,
     /// Bracketed addition at the end of the name (drugs).
     pub tag: String,
+    /// Generic qualifier taken out of the name (`其他`, `未特指`; diagnoses, procedures…).
+    pub neutral: String,
     /// Canonical dosage form (drugs).
     pub form: String,
     /// Spec as published.
@@ -125,6 +127,7 @@ impl Entry {
             stem: parts.stem,
             salt: parts.salt.unwrap_or_default(),
             tag: parts.tag.unwrap_or_default(),
+            neutral: parts.neutral.unwrap_or_default(),
             form,
             spec_text,
             spec,
@@ -147,6 +150,8 @@ pub struct Index {
     pub(crate) postings: HashMap<u64, Vec<u32>>,
     /// Per entry: its stem's bigrams (sorted), for re-scoring.
     pub(crate) grams: Vec<Vec<u64>>,
+    /// Per entry: its stem without segment breaks, for an exact comparison.
+    pub(crate) joined: Vec<String>,
     /// Per entry: √Σ idf² over its bigrams (cosine norm).
     pub(crate) norms: Vec<f32>,
     /// Identifier -> entries.
@@ -196,8 +201,9 @@ impl Index {
             .map(|(c, n, a)| Entry::new(family, c, n, a.as_deref()))
             .collect();
         let mut postings: HashMap<u64, Vec<u32>> = HashMap::new();
+        let drug = family == Family::Drug;
         for (i, e) in entries.iter().enumerate() {
-            for g in bigrams(&e.stem) {
+            for g in stem_grams(&e.stem, drug) {
                 postings.entry(g).or_default().push(i as u32);
             }
         }
@@ -207,7 +213,12 @@ impl Index {
     /// The derived parts: per-entry bigrams and norms, identifier and code look-ups.
     fn assemble(family: Family, entries: Vec<Entry>, postings: HashMap<u64, Vec<u32>>) -> Index {
         let n = entries.len().max(1) as f32;
-        let grams: Vec<Vec<u64>> = entries.iter().map(|e| bigrams(&e.stem)).collect();
+        let drug = family == Family::Drug;
+        let grams: Vec<Vec<u64>> = entries.iter().map(|e| stem_grams(&e.stem, drug)).collect();
+        let joined: Vec<String> = entries
+            .iter()
+            .map(|e| e.stem.chars().filter(|c| *c != SEG).collect())
+            .collect();
         let mut norms = vec![0f32; entries.len()];
         for ids in postings.values() {
             let idf = (n / ids.len() as f32).ln() + 1.0;
@@ -235,6 +246,7 @@ impl Index {
             entries,
             postings,
             grams,
+            joined,
             norms,
             by_id,
             codes,
@@ -259,6 +271,7 @@ impl Index {
                 &e.stem,
                 &e.salt,
                 &e.tag,
+                &e.neutral,
                 &e.form,
                 &e.spec_text,
                 &e.maker,
@@ -297,20 +310,22 @@ impl Index {
         let n = r.u32()? as usize;
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {
-            let mut f = [(); 10].map(|_| String::new());
+            let mut f = [(); 11].map(|_| String::new());
             for s in f.iter_mut() {
                 *s = r.str()?;
             }
             let spec = Spec::decode(r.bytes, &mut r.at).ok_or(Corrupt)?;
             let k = r.u32()? as usize;
             let ids = (0..k).map(|_| r.str()).collect::<Result<_, _>>()?;
-            let [code, name, stem, salt, tag, form, spec_text, maker, maker_core, unit] = f;
+            let [code, name, stem, salt, tag, neutral, form, spec_text, maker, maker_core, unit] =
+                f;
             entries.push(Entry {
                 code,
                 name,
                 stem,
                 salt,
                 tag,
+                neutral,
                 form,
                 spec_text,
                 spec,

@@ -8,3 +8,4 @@ pub mod index;
 pub mod normalise;
 pub mod plan;
 pub mod search;
+pub mod synonyms;

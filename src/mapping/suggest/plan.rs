@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::index::{Index, FORMAT};
 use super::normalise::{fold, squash};
 use super::search::{Candidate, Query, Scratch};
+use super::synonyms::Synonyms;
 use crate::codes::Family;
 use crate::mapping::crosswalk::Status;
 use crate::mapping::gather::Local;
@@ -81,6 +82,9 @@ pub struct Decisions {
     by_code: HashMap<String, Vec<Approved>>,
     by_name: HashMap<String, Vec<Approved>>,
     rejected: HashMap<String, HashSet<String>>,
+    /// The knowledge base names are also read through: built-in, the workspace's, and the
+    /// pairs approved mappings teach.
+    synonyms: Synonyms,
 }
 
 fn name_key(name: &str) -> String {
@@ -90,7 +94,23 @@ fn name_key(name: &str) -> String {
 impl Decisions {
     /// Approved rows of `family` in every other area, and rows of `area` rejected.
     pub fn from_crosswalks(crosswalks: &Crosswalks, area: &str, family: Family) -> Decisions {
-        let mut d = Decisions::default();
+        Decisions::with_synonyms(crosswalks, area, family, Synonyms::builtin())
+    }
+
+    /// [`Decisions::from_crosswalks`] with a knowledge base (the built-in one and the
+    /// workspace's `mappings/synonyms.csv`). Every approved mapping of a diagnosis, procedure,
+    /// service or consumable in any area teaches its pair (local name → national name), so a
+    /// longer local name holding an approved one is read with it written out.
+    pub fn with_synonyms(
+        crosswalks: &Crosswalks,
+        area: &str,
+        family: Family,
+        synonyms: Synonyms,
+    ) -> Decisions {
+        let mut d = Decisions {
+            synonyms,
+            ..Decisions::default()
+        };
         for ((a, f), cw) in &crosswalks.by_key {
             if *f != family {
                 continue;
@@ -107,6 +127,17 @@ impl Decisions {
                 }
                 if m.status != Status::Approved || m.condition.is_some() {
                     continue;
+                }
+                if family != Family::Drug
+                    && !m.national_name.is_empty()
+                    && name_key(&m.local_name).chars().count() >= 3
+                {
+                    d.synonyms.learn(
+                        &m.local_name,
+                        &m.national_name,
+                        vec![family],
+                        &format!("approved in area {a}"),
+                    );
                 }
                 let approved = Approved {
                     area: a.clone(),
@@ -211,7 +242,7 @@ pub fn suggest_all(
                 .filter(|c| !skip(&c.code))
                 .collect();
             candidates.truncate(top);
-            let q = Query::new(index.family, local);
+            let q = Query::with_synonyms(index.family, local, &decisions.synonyms);
             let found = index.search(&q, top + candidates.len(), &skip, scratch);
             for c in found {
                 if candidates.len() >= top {
