@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 
 use super::normalise::{
-    canonical_form, identifier, maker_core, name_parts, parse_spec, stem_grams, Spec, SEG,
+    canonical_form, identifier, maker_core, name_parts, parse_spec, sound_grams, stem_grams, Spec,
+    SEG,
 };
 use crate::codes::Family;
 
@@ -150,6 +151,8 @@ pub struct Index {
     pub(crate) postings: HashMap<u64, Vec<u32>>,
     /// Per entry: its stem's bigrams (sorted), for re-scoring.
     pub(crate) grams: Vec<Vec<u64>>,
+    /// Per entry: its stem's bigrams read by sound (toneless pinyin), for homophone typos.
+    pub(crate) sounds: Vec<Vec<u64>>,
     /// Per entry: its stem without segment breaks, for an exact comparison.
     pub(crate) joined: Vec<String>,
     /// Per entry: √Σ idf² over its bigrams (cosine norm).
@@ -215,6 +218,7 @@ impl Index {
         let n = entries.len().max(1) as f32;
         let drug = family == Family::Drug;
         let grams: Vec<Vec<u64>> = entries.iter().map(|e| stem_grams(&e.stem, drug)).collect();
+        let sounds: Vec<Vec<u64>> = entries.iter().map(|e| sound_grams(&e.stem, drug)).collect();
         let joined: Vec<String> = entries
             .iter()
             .map(|e| e.stem.chars().filter(|c| *c != SEG).collect())
@@ -246,6 +250,7 @@ impl Index {
             entries,
             postings,
             grams,
+            sounds,
             joined,
             norms,
             by_id,

@@ -3,6 +3,7 @@
 //! evidence ([`search`]), put candidates approved in other areas first and leave out rejected
 //! ones ([`plan`]), and measure all of it on derived legacy names ([`eval`]). docs/SUGGEST.md.
 
+pub mod clinical;
 pub mod eval;
 pub mod index;
 pub mod normalise;

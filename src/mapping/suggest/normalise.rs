@@ -238,6 +238,10 @@ pub fn form_similarity(a: &str, b: &str) -> f64 {
     if a == b {
         return 1.0;
     }
+    // The broad 注射剂 covers solutions and powders; a solution is the likelier of the two.
+    if (a == "注射" && b == "注射液") || (b == "注射" && a == "注射液") {
+        return 0.92;
+    }
     if (a == "注射" && b.contains("注射")) || (b == "注射" && a.contains("注射")) {
         return 0.9;
     }
@@ -700,12 +704,17 @@ pub fn bigrams(s: &str) -> Vec<u64> {
     out
 }
 
-/// The bigram keys of a segmented stem (`细菌性|肺炎`): bigrams within each segment, none across
-/// a segment break and no start or end markers, so neither a qualifier moved after a comma nor
-/// a shorter name is rewarded or punished for where it starts. A one-character segment gives a
-/// key of its own.
+/// The bigram keys of a segmented stem (`细菌性|肺炎`): bigrams within each segment and none
+/// across a segment break, so a qualifier moved after a comma keeps its bigrams; one start and
+/// one end marker for the whole name (not per segment), which still tell `脑穿刺术` from
+/// `小脑穿刺术`. A one-character segment gives a key of its own.
 pub fn segment_bigrams(stem: &str) -> Vec<u64> {
     let mut out = Vec::new();
+    let joined: Vec<char> = stem.chars().filter(|c| *c != SEG).collect();
+    if let (Some(f), Some(l)) = (joined.first(), joined.last()) {
+        out.push((('^' as u64) << 32) | *f as u64);
+        out.push(((*l as u64) << 32) | '$' as u64);
+    }
     for seg in stem.split(SEG) {
         let chars: Vec<char> = seg.chars().collect();
         match chars.len() {
@@ -716,6 +725,69 @@ pub fn segment_bigrams(stem: &str) -> Vec<u64> {
                     .windows(2)
                     .map(|w| ((w[0] as u64) << 32) | w[1] as u64),
             ),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// A character's sounds: its toneless pinyin readings (`椎` is `zhui` and `chui`, `锥` is
+/// `zhui`), or the character itself when it has none (Latin letters, digits).
+fn sounds(c: char) -> Vec<u32> {
+    use pinyin::ToPinyinMulti;
+    let hash = |s: &str| {
+        // FNV-1a of the syllable, in the upper half of u32 so it never equals a character.
+        let mut h: u32 = 0x811c_9dc5;
+        for b in s.bytes() {
+            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+        }
+        h | 0x8000_0000
+    };
+    match c.to_pinyin_multi() {
+        Some(multi) => {
+            let mut out: Vec<u32> = multi.into_iter().map(|p| hash(p.plain())).collect();
+            out.sort_unstable();
+            out.dedup();
+            out.truncate(3);
+            out
+        }
+        None => vec![c as u32],
+    }
+}
+
+/// The bigram keys of a stem read by sound, laid out as [`stem_grams`]: a homophone typo from a
+/// pinyin keyboard (`颈锥病`) shares its keys with the name it stands for (`颈椎病`). A
+/// character with several readings gives a key for each.
+pub fn sound_grams(stem: &str, drug: bool) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut pairs = |keys: &[Vec<u32>]| {
+        for w in keys.windows(2) {
+            for a in &w[0] {
+                for b in &w[1] {
+                    out.push(((*a as u64) << 32) | *b as u64);
+                }
+            }
+        }
+    };
+    if drug {
+        let mut keys = vec![vec!['^' as u32]];
+        keys.extend(stem.chars().map(sounds));
+        keys.push(vec!['$' as u32]);
+        pairs(&keys);
+    } else {
+        let joined: Vec<char> = stem.chars().filter(|c| *c != SEG).collect();
+        if let (Some(f), Some(l)) = (joined.first(), joined.last()) {
+            pairs(&[vec!['^' as u32], sounds(*f)]);
+            pairs(&[sounds(*l), vec!['$' as u32]]);
+        }
+        for seg in stem.split(SEG) {
+            let keys: Vec<Vec<u32>> = seg.chars().map(sounds).collect();
+            if keys.len() == 1 {
+                pairs(&[keys[0].clone(), vec!['$' as u32]]);
+            } else {
+                pairs(&keys);
+            }
         }
     }
     out.sort_unstable();
@@ -814,6 +886,17 @@ mod tests {
     }
 
     #[test]
+    fn i19_1_homophone_typos_read_the_same_by_sound() {
+        let same = |a: &str, b: &str| dice(&sound_grams(a, false), &sound_grams(b, false));
+        // 椎 reads zhui and chui, 锥 zhui: every bigram of 颈锥病 is one of 颈椎病.
+        let typo = sound_grams("颈锥病", false);
+        let right = sound_grams("颈椎病", false);
+        assert!(typo.iter().all(|k| right.contains(k)), "{typo:?} {right:?}");
+        assert!(same("颈锥病", "颈椎病") > same("颈锥病", "颈部病"));
+        assert_eq!(same("菲骨ct检查", "腓骨ct检查"), 1.0);
+    }
+
+    #[test]
     fn i19_1_latin_abbreviations_fold_in_any_case() {
         assert_eq!(fold("COPD"), fold("copd"));
         assert_eq!(fold("Copd"), "copd");
@@ -824,7 +907,8 @@ mod tests {
     fn i19_1_qualifier_segments_and_neutral_qualifiers() {
         let p = name_parts("肺炎，细菌性", false);
         assert_eq!(p.stem, "肺炎|细菌性");
-        assert_eq!(segment_bigrams(&p.stem).len(), 3);
+        // 肺炎, 细菌, 菌性 and the two whole-name markers; nothing across the comma.
+        assert_eq!(segment_bigrams(&p.stem).len(), 5);
         let p = name_parts("细菌性痢疾，其他的", false);
         assert_eq!(
             (p.stem.as_str(), p.neutral.as_deref()),
@@ -839,10 +923,11 @@ mod tests {
             ("登革热", Some("未特指"))
         );
         // Both sides fold the same way: a qualifier moved after a dash keeps its bigrams.
-        assert_eq!(
-            segment_bigrams(&name_parts("糖尿病性视网膜病-2型", false).stem),
-            segment_bigrams(&name_parts("2型，糖尿病性视网膜病", false).stem)
-        );
+        let moved = segment_bigrams(&name_parts("糖尿病性视网膜病-2型", false).stem);
+        let front = segment_bigrams(&name_parts("2型，糖尿病性视网膜病", false).stem);
+        // Every bigram but the two whole-name markers is shared.
+        assert_eq!(moved.len(), 10);
+        assert!((dice(&moved, &front) - 16.0 / 20.0).abs() < 1e-9);
         // A name that is only a qualifier keeps it.
         assert_eq!(name_parts("其他", false).stem, "其他");
     }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::index::{Entry, Index};
 use super::normalise::{
     bigrams, canonical_form, dice, fold, form_similarity, identifier, maker_core, maker_similarity,
-    name_parts, parse_spec, spec_similarity, squash, stem_grams, NameParts, Spec, SEG,
+    name_parts, parse_spec, sound_grams, spec_similarity, squash, stem_grams, NameParts, Spec, SEG,
 };
 use super::synonyms::Synonyms;
 use crate::codes::Family;
@@ -61,6 +61,8 @@ const MAX_ALTS: usize = 10;
 #[derive(Debug, Clone)]
 pub struct Query {
     alts: Vec<Alt>,
+    /// The name as written, read by sound.
+    sound: Vec<u64>,
     salt: String,
     tag: String,
     grams: Vec<u64>,
@@ -230,6 +232,10 @@ fn structural_alts(parts: &NameParts, why: &str, factor: f64, out: &mut Vec<Alt>
     }
 }
 
+/// How much a reading by sound is believed: a homophone is a typo more often than not, but
+/// below the name as written and below the knowledge base.
+const SOUND_FACTOR: f64 = 0.95;
+
 /// How much a reading through the knowledge base is believed against the name as written.
 const SYNONYM_FACTOR: f64 = 0.98;
 
@@ -250,6 +256,8 @@ impl Query {
         let drug = family == Family::Drug;
         let parts = name_parts(&local.name, drug);
         let mut alts: Vec<Alt> = Vec::new();
+        // A form word the knowledge base knows (`针剂`, `冲剂`) gives the form.
+        let mut reading_form: Option<String> = None;
         let readings = if synonyms.is_empty() {
             Vec::new()
         } else {
@@ -265,6 +273,9 @@ impl Query {
             });
             for (name, why) in &readings {
                 let p = name_parts(name, true);
+                if reading_form.is_none() && parts.form.is_none() {
+                    reading_form = p.form.clone();
+                }
                 if p.stem.is_empty() || alts.iter().any(|a| a.joined == p.stem) {
                     continue;
                 }
@@ -290,7 +301,7 @@ impl Query {
             .unwrap_or_default();
         let form = match local.form.as_deref().filter(|f| !f.trim().is_empty()) {
             Some(f) if drug => canonical_form(f),
-            _ => parts.form.clone().unwrap_or_default(),
+            _ => parts.form.clone().or(reading_form).unwrap_or_default(),
         };
         let ids = [&local.approval_no, &local.std_code]
             .iter()
@@ -300,6 +311,7 @@ impl Query {
             .filter(|s| s.len() >= 6)
             .collect();
         Query {
+            sound: sound_grams(&parts.stem, drug),
             grams: alts.first().map(|a| a.grams.clone()).unwrap_or_default(),
             alts,
             salt: parts.salt.unwrap_or_default(),
@@ -651,8 +663,18 @@ impl Index {
                 (name, alt, exact) = (d, k, same);
             }
         }
+        // A homophone typo (`颈锥` for `颈椎`): the name as written, read by sound.
+        let mut by_sound = false;
+        if !exact && name < SOUND_FACTOR {
+            let d = dice(&q.sound, &self.sounds[i]) * SOUND_FACTOR;
+            if d > name {
+                (name, alt, by_sound) = (d, 0, true);
+            }
+        }
         let reading = q.alts.get(alt);
-        if exact {
+        if by_sound {
+            let _ = write!(ev, "name {name:.2} (by sound)");
+        } else if exact {
             let _ = write!(ev, "name = (normalised)");
         } else {
             let _ = write!(ev, "name {name:.2} (bigram)");
