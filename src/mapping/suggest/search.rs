@@ -61,6 +61,8 @@ const MAX_ALTS: usize = 10;
 #[derive(Debug, Clone)]
 pub struct Query {
     alts: Vec<Alt>,
+    /// The characters of the whole name, for the last resort.
+    chars: Vec<char>,
     /// The name as written, read by sound.
     sound: Vec<u64>,
     salt: String,
@@ -311,6 +313,7 @@ impl Query {
             .filter(|s| s.len() >= 6)
             .collect();
         Query {
+            chars: squash(&fold(&local.name)).chars().collect(),
             sound: sound_grams(&parts.stem, drug),
             grams: alts.first().map(|a| a.grams.clone()).unwrap_or_default(),
             alts,
@@ -518,29 +521,31 @@ impl Index {
             .collect()
     }
 
-    /// The last resort for a name that shares no bigram with any national name (`心`, a typo in
-    /// every pair): entries holding the most of its characters, scored low (at most 0.3), so
-    /// the reviewer still has a ranked list and sees how unsure it is. A scan of the table, run
-    /// only for such names.
+    /// The last resort for a name that shares no bigram with any national name (a brand name,
+    /// a typo in every pair): the national names holding the most of its characters, ordered
+    /// among the best 50 by the other fields too, scored low (at most 0.3), so the reviewer still
+    /// has a ranked list and sees how unsure it is. A scan of the table, run only for such
+    /// names. A name sharing no character at all with any national name has no candidate.
     fn by_characters(
         &self,
         q: &Query,
         top: usize,
         skip: &dyn Fn(&str) -> bool,
     ) -> Vec<(f64, u32, String)> {
-        let mut chars: Vec<char> = q.alts.iter().flat_map(|a| a.joined.chars()).collect();
+        let mut chars: Vec<char> = q.chars.clone();
+        chars.extend(q.alts.iter().flat_map(|a| a.joined.chars()));
         chars.sort_unstable();
         chars.dedup();
         if chars.is_empty() {
             return Vec::new();
         }
         let mut best: Vec<(f64, u32, usize)> = Vec::new();
-        for (i, joined) in self.joined.iter().enumerate() {
-            let shared = chars.iter().filter(|c| joined.contains(**c)).count();
+        for (i, e) in self.entries.iter().enumerate() {
+            let shared = chars.iter().filter(|c| e.name.contains(**c)).count();
             if shared == 0 {
                 continue;
             }
-            let len = joined.chars().count().max(1);
+            let len = e.name.chars().count().max(1);
             let s = 2.0 * shared as f64 / (chars.len() + len) as f64;
             best.push((s, i as u32, shared));
         }
@@ -549,14 +554,24 @@ impl Index {
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then(a.1.cmp(&b.1))
         });
-        best.into_iter()
-            .filter(|(_, i, _)| !skip(&self.entries[*i as usize].code))
-            .take(top)
+        best.retain(|(_, i, _)| !skip(&self.entries[*i as usize].code));
+        best.truncate(50);
+        // Among those, the other fields (form, spec, maker) order them.
+        let mut out: Vec<(f64, u32, String)> = best
+            .into_iter()
             .map(|(s, i, n)| {
+                let fields = self.rescore(q, i as usize, None);
                 let why = format!("weak: {n} of {} characters shared", chars.len());
-                (0.3 * s, i, why)
+                (0.3 * (0.6 * s + 0.4 * fields), i, why)
             })
-            .collect()
+            .collect();
+        out.sort_by(|a, b| {
+            b.0.partial_cmp(&a.0)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.1.cmp(&b.1))
+        });
+        out.truncate(top);
+        out
     }
 
     /// Entries worth re-scoring: the best by IDF-weighted cosine over stem bigrams. Bigrams in
