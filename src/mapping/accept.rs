@@ -59,14 +59,16 @@ pub struct Plan {
     pub files: Vec<PathBuf>,
 }
 
-#[derive(PartialEq)]
-enum Decision {
+/// What a reviewer wrote in `decision`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Decision {
     Approve,
     Reject,
     Undecided,
 }
 
-fn decision(word: &str) -> Option<Decision> {
+/// Read a `decision` cell; `None` when it is not approve, reject or empty.
+pub(crate) fn decision(word: &str) -> Option<Decision> {
     Some(match word.trim().to_lowercase().as_str() {
         "approve" | "approved" | "yes" | "y" | "ok" | "通过" | "同意" | "√" => {
             Decision::Approve
