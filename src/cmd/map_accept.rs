@@ -23,7 +23,8 @@ pub fn run(ctx: &Ctx, args: MapAcceptArgs) -> miette::Result<ExitCode> {
     // Crosswalks are rewritten: not while a run reads them.
     let _lock = WorkspaceLock::acquire(&ws.root, "yibao map accept")?;
     let store = super::open_store(ctx, &ws)?;
-    let existing = Crosswalks::load(&ws, store.as_ref())?;
+    // Rows whose code a newer version retired may be replaced by their successor here.
+    let existing = Crosswalks::load_carrying(&ws, store.as_ref())?;
     let rows = review::read(&args.file)?;
     let file = args.file.display().to_string();
     let (rows, agreement, adjudicate) = match &args.second {

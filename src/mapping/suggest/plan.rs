@@ -15,7 +15,7 @@ use super::synonyms::Synonyms;
 use crate::codes::Family;
 use crate::mapping::crosswalk::Status;
 use crate::mapping::gather::Local;
-use crate::mapping::load::Crosswalks;
+use crate::mapping::load::{Carried, Change, Crosswalks};
 use crate::mapping::review::ReviewRow;
 use crate::store::{Store, StoreError};
 
@@ -85,6 +85,11 @@ pub struct Decisions {
     /// The knowledge base names are also read through: built-in, the workspace's, and the
     /// pairs approved mappings teach.
     synonyms: Synonyms,
+    /// Local codes whose approved national code a newer version retired: the row, for proposing
+    /// a successor.
+    retired: HashMap<String, Carried>,
+    /// Codes the version in force added: a successor is likelier among them.
+    added: std::collections::BTreeSet<String>,
 }
 
 fn name_key(name: &str) -> String {
@@ -155,6 +160,65 @@ impl Decisions {
             }
         }
         d
+    }
+
+    /// Local codes whose approved national code a newer version retired (from
+    /// [`Crosswalks::retired_in`]): their successor is searched by the retired code and its
+    /// name, and proposed with the evidence `successor of …`.
+    pub fn with_retired(
+        mut self,
+        retired: HashMap<String, Carried>,
+        added: std::collections::BTreeSet<String>,
+    ) -> Decisions {
+        self.retired = retired;
+        self.added = added;
+        self
+    }
+
+    /// Candidates for the successor of a retired code: the version in force searched by the
+    /// retired code (a legacy ICD code reads as one) and its national name.
+    fn successors(
+        &self,
+        local: &Local,
+        index: &Index,
+        top: usize,
+        scratch: &mut Scratch,
+    ) -> Vec<Candidate> {
+        let Some(c) = self.retired.get(&local.code) else {
+            return Vec::new();
+        };
+        let old = Local {
+            code: c.national_code.clone(),
+            name: if c.national_name.is_empty() {
+                local.name.clone()
+            } else {
+                c.national_name.clone()
+            },
+            ..local.clone()
+        };
+        let q = Query::with_synonyms(index.family, &old, &self.synonyms);
+        index
+            .search(&q, top, &|code| code == c.national_code, scratch)
+            .into_iter()
+            .map(|mut cand| {
+                let Change::Retired { last } = &c.change else {
+                    return cand;
+                };
+                // The version diff: a code added with the version that retired the old one is
+                // the likelier successor; the others give way a little.
+                let added = if self.added.contains(&cand.code) {
+                    format!(", added in {}", c.version)
+                } else {
+                    cand.score = (cand.score * 0.97 * 1000.0).round() / 1000.0;
+                    String::new()
+                };
+                cand.evidence = format!(
+                    "successor of {} {} (retired in {}, current in {last}{added}); {}",
+                    c.national_code, old.name, c.version, cand.evidence
+                );
+                cand
+            })
+            .collect()
     }
 
     /// Other areas' approvals for a local code: same code first, then same normalised name.
@@ -243,7 +307,18 @@ pub fn suggest_all(
                 .collect();
             candidates.truncate(top);
             let q = Query::with_synonyms(index.family, local, &decisions.synonyms);
-            let found = index.search(&q, top + candidates.len(), &skip, scratch);
+            let mut found = index.search(&q, top + candidates.len(), &skip, scratch);
+            // A successor of a retired code: both searches, the better first.
+            let successors = decisions.successors(local, index, top, scratch);
+            if !successors.is_empty() {
+                found.retain(|f| !successors.iter().any(|s| s.code == f.code));
+                found.extend(successors.into_iter().filter(|s| !skip(&s.code)));
+                found.sort_by(|a, b| {
+                    b.score
+                        .partial_cmp(&a.score)
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
+            }
             for c in found {
                 if candidates.len() >= top {
                     break;

@@ -680,7 +680,13 @@ impl Index {
         }
         // A homophone typo (`颈锥` for `颈椎`): the name as written, read by sound.
         let mut by_sound = false;
-        if !exact && name < SOUND_FACTOR {
+        // Only between names of one length: a typo replaces a character, it adds none.
+        if !exact
+            && name < SOUND_FACTOR
+            && q.alts
+                .first()
+                .is_some_and(|a| a.joined.chars().count() == self.joined[i].chars().count())
+        {
             let d = dice(&q.sound, &self.sounds[i]) * SOUND_FACTOR;
             if d > name {
                 (name, alt, by_sound) = (d, 0, true);
