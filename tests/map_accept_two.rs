@@ -3,6 +3,8 @@
 //! alike, writes the rest for adjudication, and the adjudicated file merges with a plain `map
 //! accept`.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{repo_file, Workdir};

@@ -2,6 +2,8 @@
 //! `map suggest` a brand name, a broken synonym file stops the command with its line, and a local
 //! name that shares nothing with any national name still gets ranked, low-scored candidates.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{repo_file, Workdir};

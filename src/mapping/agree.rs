@@ -47,6 +47,9 @@ pub struct Reconciled {
 
 type Key = (String, String, String, u32);
 
+/// Both reviewers' rows of each local code: (area, family, local code) → (A's row, B's row).
+type Pairs<'a> = BTreeMap<(String, String, String), Vec<(&'a ReviewRow, &'a ReviewRow)>>;
+
 fn key(r: &ReviewRow) -> Key {
     (
         r.area.clone(),
@@ -166,8 +169,7 @@ pub fn reconcile(
     let a = &mut out.agreement;
     a.reviewers = names.clone();
     // Rows per local code, in file A's order.
-    let mut locals: BTreeMap<(String, String, String), Vec<(&ReviewRow, &ReviewRow)>> =
-        BTreeMap::new();
+    let mut locals: Pairs = BTreeMap::new();
     for (k, ra) in &by_a {
         let rb = by_b[k];
         locals

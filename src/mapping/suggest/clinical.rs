@@ -304,7 +304,7 @@ fn apply(kind: Kind, family: Family, name: &str, rng: &mut Rng) -> Option<String
                 _ => DRUG_SHORT,
             };
             let (long, shorts) = table.iter().find(|(long, _)| name.contains(long))?;
-            let short: &str = *rng.pick(shorts);
+            let short: &str = rng.pick::<&str>(shorts);
             Some(name.replacen(long, short, 1))
         }
         Kind::QualifierMoved => {
