@@ -680,9 +680,10 @@ impl Index {
         }
         // A homophone typo (`颈锥` for `颈椎`): the name as written, read by sound.
         let mut by_sound = false;
-        // Only between names of one length: a typo replaces a character, it adds none.
+        // Only between names of one length that already share some bigrams: a typo replaces
+        // a character, it adds none, and leaves the markers and the other bigrams.
         if !exact
-            && name < SOUND_FACTOR
+            && (0.3..SOUND_FACTOR).contains(&name)
             && q.alts
                 .first()
                 .is_some_and(|a| a.joined.chars().count() == self.joined[i].chars().count())
