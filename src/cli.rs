@@ -203,6 +203,12 @@ pub struct MapAcceptArgs {
     /// The review file a reviewer edited (CSV or XLSX).
     #[arg(value_name = "REVIEW-FILE")]
     pub file: PathBuf,
+    /// A second reviewer's copy of the same review file: agreement is reported (counts and
+    /// Cohen's kappa), only what both decided alike is merged, and the local codes they decided
+    /// differently (or only one decided) are written to <REVIEW-FILE>-adjudicate.csv, for an
+    /// adjudicator to decide and merge with `yibao map accept`.
+    #[arg(value_name = "SECOND-REVIEW-FILE")]
+    pub second: Option<PathBuf>,
     /// Reviewer recorded for rows whose `reviewer` cell is empty (default: $USER).
     #[arg(long, value_name = "NAME")]
     pub reviewer: Option<String>,

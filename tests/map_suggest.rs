@@ -274,7 +274,7 @@ fn i16_11_corrupt_suggest_index() {
         again["index"]["rebuilt_because"],
         format!(
             "the stored index was corrupt at byte 16: entry count 4294967295 needs at least \
-             210453397455 bytes, {} left",
+             227633266635 bytes, {} left",
             len - 20
         )
     );

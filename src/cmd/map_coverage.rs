@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use yibao::mapping::apply::apply;
 use yibao::mapping::coverage::Tally;
-use yibao::mapping::load::Crosswalks;
+use yibao::mapping::load::{Change, Crosswalks};
 use yibao::source::dataset::read_dataset;
 use yibao::workspace::Workspace;
 
@@ -20,7 +20,10 @@ fn polars_err(e: polars::prelude::PolarsError) -> miette::Report {
 pub fn run(ctx: &Ctx) -> miette::Result<ExitCode> {
     let ws = Workspace::load(&ctx.workspace)?;
     let store = super::open_store(ctx, &ws)?;
-    let crosswalks = Crosswalks::load(&ws, store.as_ref())?;
+    // A newer national version may retire or rename codes the crosswalks use: those rows are
+    // listed (to carry forward), and the retired ones count as unmapped.
+    let loaded = Crosswalks::load_carrying(&ws, store.as_ref())?;
+    let crosswalks = loaded.without_retired();
     let mut tally = Tally::default();
     let datasets: Vec<_> = ws.datasets.iter().filter(|d| !d.codes.is_empty()).collect();
     if datasets.is_empty() {
@@ -56,6 +59,7 @@ pub fn run(ctx: &Ctx) -> miette::Result<ExitCode> {
             "threshold": ws.thresholds.coverage,
             "breached": breached,
             "versions": crosswalks.versions,
+            "carry_forward": loaded.carried,
             "by_area_family": coverage,
         }))?;
     } else {
@@ -90,6 +94,24 @@ pub fn run(ctx: &Ctx) -> miette::Result<ExitCode> {
                     u.records,
                     u.amount
                 );
+            }
+        }
+        for c in &loaded.carried {
+            match &c.change {
+                Change::Retired { last } => {
+                    let _ = writeln!(
+                        out,
+                        "carry forward {} {} {} → {} {}: retired in {} (current in {last}); counted as unmapped, `yibao map suggest --area {} --family {}` proposes a successor ({}:{})",
+                        c.area, c.family, c.local_code, c.national_code, c.national_name, c.version, c.area, c.family, c.file, c.line
+                    );
+                }
+                Change::Renamed { from, to } => {
+                    let _ = writeln!(
+                        out,
+                        "carry forward {} {} {} → {}: renamed in {} from {from} to {to}; still mapped, check the meaning ({}:{})",
+                        c.area, c.family, c.local_code, c.national_code, c.version, c.file, c.line
+                    );
+                }
             }
         }
         let _ = writeln!(

@@ -10,6 +10,7 @@ use yibao::mapping::gather::unmapped;
 use yibao::mapping::load::Crosswalks;
 use yibao::mapping::review;
 use yibao::mapping::suggest::plan::{load_or_build, review_rows, suggest_all, tally, Decisions};
+use yibao::mapping::suggest::synonyms::Synonyms;
 use yibao::workspace::Workspace;
 
 use super::{family_arg, print, print_json, Ctx};
@@ -51,7 +52,9 @@ pub fn run(ctx: &Ctx, args: MapSuggestArgs) -> miette::Result<ExitCode> {
     let version = store
         .version_for(family, ws.code_sets.get(&family).map(String::as_str))?
         .ok_or_else(|| no_version(family))?;
-    let crosswalks = Crosswalks::load(&ws, Some(&store))?;
+    // Rows whose code a newer version retired are unmapped again; their successor is proposed.
+    let all_rows = Crosswalks::load_carrying(&ws, Some(&store))?;
+    let crosswalks = all_rows.without_retired();
 
     let bar = progress::spinner(ctx.quiet, format!("reading {} unmapped codes", family));
     let locals = unmapped(&ws, &args.area, family, &crosswalks);
@@ -63,7 +66,12 @@ pub fn run(ctx: &Ctx, args: MapSuggestArgs) -> miette::Result<ExitCode> {
     bar.finish_and_clear();
     let (index, info) = loaded?;
 
-    let decisions = Decisions::from_crosswalks(&crosswalks, &args.area, family);
+    let synonyms = Synonyms::for_workspace(&ws.root)?;
+    let decisions = Decisions::with_synonyms(&crosswalks, &args.area, family, synonyms)
+        .with_retired(
+            all_rows.retired_in(&args.area, family),
+            all_rows.added.get(&family).cloned().unwrap_or_default(),
+        );
     let bar = progress::bar(ctx.quiet, locals.len() as u64, "suggesting");
     let search_start = Instant::now();
     let suggestions = suggest_all(&index, &locals, args.top as usize, &decisions, &|| {

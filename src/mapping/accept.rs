@@ -59,14 +59,16 @@ pub struct Plan {
     pub files: Vec<PathBuf>,
 }
 
-#[derive(PartialEq)]
-enum Decision {
+/// What a reviewer wrote in `decision`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Decision {
     Approve,
     Reject,
     Undecided,
 }
 
-fn decision(word: &str) -> Option<Decision> {
+/// Read a `decision` cell; `None` when it is not approve, reject or empty.
+pub(crate) fn decision(word: &str) -> Option<Decision> {
     Some(match word.trim().to_lowercase().as_str() {
         "approve" | "approved" | "yes" | "y" | "ok" | "通过" | "同意" | "√" => {
             Decision::Approve
@@ -237,11 +239,47 @@ pub fn plan(
                     }
                     _ => {}
                 }
+                let retired = |m: &Mapping| {
+                    existing.carried.iter().any(|c| {
+                        c.is_retired()
+                            && c.area == area
+                            && c.family == family
+                            && c.line == m.line
+                            && c.local_code == m.local_code
+                            && c.national_code == m.national_code
+                    })
+                };
                 if let Some(old) = cw.rows.iter().find(|m| {
-                    m.local_code == local && m.status == Status::Approved && m.condition.is_none()
+                    m.local_code == local
+                        && m.status == Status::Approved
+                        && m.condition.is_none()
+                        && !retired(m)
                 }) {
                     err(a.row, format!("local code `{local}` is already approved ({}:{} → {}); edit the crosswalk to change it", cw.path.display(), old.line, old.national_code));
                     continue;
+                }
+                // The row a newer version retired gives way to its successor: kept, as rejected,
+                // so the retired code is never proposed again and the history stays readable.
+                for m in cw
+                    .rows
+                    .iter_mut()
+                    .filter(|m| m.local_code == local && m.status == Status::Approved && retired(m))
+                {
+                    let version = existing
+                        .versions
+                        .get(&family)
+                        .map(String::as_str)
+                        .unwrap_or("the version in force");
+                    let why = format!(
+                        "retired in {version}; successor {} approved {now}",
+                        a.national_code
+                    );
+                    m.note = if m.note.is_empty() {
+                        why
+                    } else {
+                        format!("{}; {why}", m.note)
+                    };
+                    m.status = Status::Rejected;
                 }
                 // A decision replaces what was pending for the code.
                 cw.rows
@@ -267,7 +305,20 @@ pub fn plan(
             let bytes = cw.to_csv();
             // The result must load as `map coverage` and `check` will load it.
             let text = String::from_utf8_lossy(&bytes).into_owned();
-            let check = |code: &str| table(family, code).unwrap_or(TableStatus::Current);
+            // Rows still waiting to be carried forward load as `load_carrying` loads them.
+            let check = |code: &str| {
+                let carried = existing.carried.iter().any(|c| {
+                    c.is_retired()
+                        && c.area == area
+                        && c.family == family
+                        && c.national_code == code
+                });
+                if carried {
+                    TableStatus::Current
+                } else {
+                    table(family, code).unwrap_or(TableStatus::Current)
+                }
+            };
             if let Err(e) = parse(&area, family, &path, &text, Some(&check)) {
                 for x in e.errors {
                     err(0, format!("the merged crosswalk would be invalid: {x}"));

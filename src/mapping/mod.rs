@@ -2,6 +2,7 @@
 //! suggestions for what is still unmapped.
 
 pub mod accept;
+pub mod agree;
 pub mod apply;
 pub mod coverage;
 pub mod crosswalk;

@@ -155,20 +155,12 @@ pub fn load_books(
     Ok((books, current))
 }
 
-/// How alike two item names are, 0..1: character-bigram Dice after folding full-width
-/// characters and dropping spaces, brackets and punctuation; 1 when one contains the other.
+/// How alike two item names are, 0..1: character-bigram Dice after the fold `map suggest` uses
+/// ([`crate::mapping::suggest::normalise::fold`]: NFKC, traditional → simplified, numerals,
+/// brackets, case) with spaces, brackets and punctuation dropped; 1 when one contains the other.
 pub fn name_similarity(a: &str, b: &str) -> f64 {
-    fn fold(s: &str) -> String {
-        s.chars()
-            .map(|c| match c {
-                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-                _ => c,
-            })
-            .filter(|c| !c.is_whitespace() && !"()[]【】（）《》<>-_/,，.。:：;；*×".contains(*c))
-            .flat_map(char::to_lowercase)
-            .collect()
-    }
-    let (a, b) = (fold(a), fold(b));
+    use crate::mapping::suggest::normalise::{fold, squash};
+    let (a, b) = (squash(&fold(a)), squash(&fold(b)));
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
@@ -235,6 +227,14 @@ mod tests {
         );
         assert!(name_similarity("盐酸左氧氟沙星片", "左氧氟沙星片") >= 0.5);
         assert!(name_similarity("阿莫西林胶囊", "氯化钾注射液") < 0.2);
+    }
+
+    #[test]
+    fn i19_1_code_book_folds_as_suggest_does() {
+        // Traditional characters, Roman numerals and full-width letters: the same name.
+        assert_eq!(name_similarity("頸椎病", "颈椎病"), 1.0);
+        assert_eq!(name_similarity("Ⅱ型糖尿病", "2型糖尿病"), 1.0);
+        assert_eq!(name_similarity("ＶＣ片", "vc片"), 1.0);
     }
 
     #[test]

@@ -6,14 +6,15 @@
 use std::collections::HashMap;
 
 use super::normalise::{
-    bigrams, canonical_form, identifier, maker_core, name_parts, parse_spec, Spec,
+    canonical_form, identifier, maker_core, name_parts, parse_spec, sound_grams, stem_grams, Spec,
+    SEG,
 };
 use crate::codes::Family;
 
 /// The layout of [`Index::to_bytes`]; a stored index of another layout is rebuilt.
-pub const FORMAT: i64 = 2;
+pub const FORMAT: i64 = 3;
 
-const MAGIC: &[u8; 8] = b"YBSUGG02";
+const MAGIC: &[u8; 8] = b"YBSUGG03";
 
 /// One national code, prepared for comparison.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,6 +29,8 @@ pub struct Entry {
     pub salt: String,
     /// Bracketed addition at the end of the name (drugs).
     pub tag: String,
+    /// Generic qualifier taken out of the name (`其他`, `未特指`; diagnoses, procedures…).
+    pub neutral: String,
     /// Canonical dosage form (drugs).
     pub form: String,
     /// Spec as published.
@@ -125,6 +128,7 @@ impl Entry {
             stem: parts.stem,
             salt: parts.salt.unwrap_or_default(),
             tag: parts.tag.unwrap_or_default(),
+            neutral: parts.neutral.unwrap_or_default(),
             form,
             spec_text,
             spec,
@@ -147,6 +151,10 @@ pub struct Index {
     pub(crate) postings: HashMap<u64, Vec<u32>>,
     /// Per entry: its stem's bigrams (sorted), for re-scoring.
     pub(crate) grams: Vec<Vec<u64>>,
+    /// Per entry: its stem's bigrams read by sound (toneless pinyin), for homophone typos.
+    pub(crate) sounds: Vec<Vec<u64>>,
+    /// Per entry: its stem without segment breaks, for an exact comparison.
+    pub(crate) joined: Vec<String>,
     /// Per entry: √Σ idf² over its bigrams (cosine norm).
     pub(crate) norms: Vec<f32>,
     /// Identifier -> entries.
@@ -172,9 +180,9 @@ impl std::fmt::Display for Corrupt {
     }
 }
 
-/// Fewest bytes one entry takes: ten string lengths, an empty spec (count byte + pack count),
+/// Fewest bytes one entry takes: eleven string lengths, an empty spec (count byte + pack count),
 /// and the identifier count.
-const MIN_ENTRY: usize = 10 * 4 + 1 + 4 + 4;
+const MIN_ENTRY: usize = 11 * 4 + 1 + 4 + 4;
 /// Fewest bytes one posting list takes: its bigram and its length.
 const MIN_POSTING: usize = 8 + 4;
 
@@ -253,8 +261,9 @@ impl Index {
             .map(|(c, n, a)| Entry::new(family, c, n, a.as_deref()))
             .collect();
         let mut postings: HashMap<u64, Vec<u32>> = HashMap::new();
+        let drug = family == Family::Drug;
         for (i, e) in entries.iter().enumerate() {
-            for g in bigrams(&e.stem) {
+            for g in stem_grams(&e.stem, drug) {
                 postings.entry(g).or_default().push(i as u32);
             }
         }
@@ -264,7 +273,13 @@ impl Index {
     /// The derived parts: per-entry bigrams and norms, identifier and code look-ups.
     fn assemble(family: Family, entries: Vec<Entry>, postings: HashMap<u64, Vec<u32>>) -> Index {
         let n = entries.len().max(1) as f32;
-        let grams: Vec<Vec<u64>> = entries.iter().map(|e| bigrams(&e.stem)).collect();
+        let drug = family == Family::Drug;
+        let grams: Vec<Vec<u64>> = entries.iter().map(|e| stem_grams(&e.stem, drug)).collect();
+        let sounds: Vec<Vec<u64>> = entries.iter().map(|e| sound_grams(&e.stem, drug)).collect();
+        let joined: Vec<String> = entries
+            .iter()
+            .map(|e| e.stem.chars().filter(|c| *c != SEG).collect())
+            .collect();
         let mut norms = vec![0f32; entries.len()];
         for ids in postings.values() {
             let idf = (n / ids.len() as f32).ln() + 1.0;
@@ -292,6 +307,8 @@ impl Index {
             entries,
             postings,
             grams,
+            sounds,
+            joined,
             norms,
             by_id,
             codes,
@@ -316,6 +333,7 @@ impl Index {
                 &e.stem,
                 &e.salt,
                 &e.tag,
+                &e.neutral,
                 &e.form,
                 &e.spec_text,
                 &e.maker,
@@ -363,7 +381,7 @@ impl Index {
         let n = r.count(MIN_ENTRY, "entry count")?;
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {
-            let mut f = [(); 10].map(|_| String::new());
+            let mut f = [(); 11].map(|_| String::new());
             for s in f.iter_mut() {
                 *s = r.str("entry field")?;
             }
@@ -376,13 +394,15 @@ impl Index {
             let ids = (0..k)
                 .map(|_| r.str("identifier"))
                 .collect::<Result<_, _>>()?;
-            let [code, name, stem, salt, tag, form, spec_text, maker, maker_core, unit] = f;
+            let [code, name, stem, salt, tag, neutral, form, spec_text, maker, maker_core, unit] =
+                f;
             entries.push(Entry {
                 code,
                 name,
                 stem,
                 salt,
                 tag,
+                neutral,
                 form,
                 spec_text,
                 spec,
@@ -484,7 +504,7 @@ mod tests {
         assert_eq!(
             e.to_string(),
             format!(
-                "byte 16: entry count 4294967295 needs at least 210453397455 bytes, {} left",
+                "byte 16: entry count 4294967295 needs at least 227633266635 bytes, {} left",
                 good.len() - 20
             )
         );

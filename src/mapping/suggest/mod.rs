@@ -3,8 +3,10 @@
 //! evidence ([`search`]), put candidates approved in other areas first and leave out rejected
 //! ones ([`plan`]), and measure all of it on derived legacy names ([`eval`]). docs/SUGGEST.md.
 
+pub mod clinical;
 pub mod eval;
 pub mod index;
 pub mod normalise;
 pub mod plan;
 pub mod search;
+pub mod synonyms;

@@ -2,30 +2,126 @@
 //! legacy catalogs write the same drug as `盐酸二甲双胍片 0.5g*48片`, `二甲双胍片剂（0.5g）` or
 //! `ＤＤ二甲双胍片`, and the national table as `盐酸二甲双胍片` with `0.5g` and `48`.
 
-/// Fold what a keyboard or an old system changes without changing meaning: full-width ASCII
-/// (`０`, `Ｇ`, `：`) to half-width, the ideographic space to a space, Chinese brackets to `(`
-/// `)`, `μ`/`µ` to `u`, `×`/`＊` to `*`, and ASCII letters to lower case (an NFKC subset for the
-/// characters that occur in catalogs).
+/// Fold what a keyboard, an old system or a clinical coder changes without changing meaning,
+/// the one fold `map suggest` and the code book's name check share:
+///
+/// - NFKC (`unicode-normalization`): full-width ASCII (`０`, `Ｇ`, `：`), the ideographic space,
+///   circled and parenthesised numerals (`②`, `⑵`), Roman-numeral characters (`Ⅱ` → `II`),
+///   compatibility units (`㎎`);
+/// - traditional → simplified characters (zhconv's OpenCC tables, Apache-2.0): `頸椎` → `颈椎`;
+/// - Roman numerals written as letters (`II型`, `IV期`) and Chinese numerals before `型`, `期`,
+///   `度`, `级` (`二型`) become Arabic digits; `°` after a digit becomes `度` (`Ⅲ°烧伤`);
+/// - Chinese brackets to `(` `)`, `μ`/`µ` to `u`, `×`/`＊` to `*`, `、` to `,`, lower case.
 pub fn fold(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    use unicode_normalization::UnicodeNormalization;
+    let nfkc: String = if s.is_ascii() {
+        s.to_string()
+    } else {
+        let n: String = s.nfkc().collect();
+        if n.chars().any(|c| ('\u{3400}'..='\u{9FFF}').contains(&c)) {
+            zhconv::zhconv(&n, zhconv::Variant::ZhHans)
+        } else {
+            n
+        }
+    };
+    let numbered = numerals(&nfkc);
+    let mut out = String::with_capacity(numbered.len());
+    for c in numbered.chars() {
         let c = match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             '\u{3000}' | '\u{00A0}' => ' ',
-            '【' | '〔' | '〈' | '《' => '(',
-            '】' | '〕' | '〉' | '》' => ')',
+            '【' | '〔' | '〈' | '《' | '[' | '{' => '(',
+            '】' | '〕' | '〉' | '》' | ']' | '}' => ')',
             'μ' | 'µ' => 'u',
             '×' | '╳' => '*',
             '、' => ',',
+            '—' | '–' | '－' => '-',
             _ => c,
         };
-        // Full-width forms were folded to ASCII above; square and curly brackets mean `()`.
-        let c = match c {
-            '[' | '{' => '(',
-            ']' | '}' => ')',
-            _ => c,
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// Words a numeral stands before when it numbers a type, stage or degree.
+const NUMBERED: &str = "型期度级类组段";
+
+/// The value of a Roman numeral written in letters (`II`, `iv`), 1..=39, if it is one.
+fn roman(s: &str) -> Option<u32> {
+    let mut total = 0u32;
+    let mut prev = 0u32;
+    for c in s.chars().rev() {
+        let v = match c.to_ascii_uppercase() {
+            'I' => 1,
+            'V' => 5,
+            'X' => 10,
+            _ => return None,
         };
-        out.push(c.to_ascii_lowercase());
+        if v < prev {
+            total = total.checked_sub(v)?;
+        } else {
+            total += v;
+            prev = v;
+        }
+    }
+    // Only the canonical spelling: `IIII` and `VX` are not numerals.
+    const CANON: [&str; 10] = ["", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"];
+    let canon = format!(
+        "{}{}",
+        "X".repeat((total / 10) as usize),
+        CANON[(total % 10) as usize]
+    );
+    (total > 0 && total < 40 && canon.eq_ignore_ascii_case(s)).then_some(total)
+}
+
+/// Roman and Chinese numerals that number a type, stage or degree, as Arabic digits: `II型` →
+/// `2型`, `IV期` → `4期`, `二型` → `2型`, `3°` → `3度`. A Roman numeral stands alone between
+/// non-letters; a single `I`, `V` or `X` only before a numbered word (`X线` stays).
+fn numerals(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let before_letter = i > 0 && chars[i - 1].is_ascii_alphanumeric();
+        if !before_letter && "IVXivx".contains(c) {
+            let mut j = i;
+            while j < chars.len() && "IVXivx".contains(chars[j]) {
+                j += 1;
+            }
+            let next = chars.get(j).copied();
+            let word: String = chars[i..j].iter().collect();
+            let bounded = !next.is_some_and(|n| n.is_ascii_alphanumeric());
+            let numbered = next.is_some_and(|n| NUMBERED.contains(n));
+            let upper = word.chars().all(|c| c.is_ascii_uppercase());
+            if bounded && (numbered || (j - i >= 2 && upper)) {
+                if let Some(v) = roman(&word) {
+                    out.push_str(&v.to_string());
+                    i = j;
+                    continue;
+                }
+            }
+            out.push_str(&word);
+            i = j;
+            continue;
+        }
+        if let Some(d) = "一二三四五六七八九".find(c).map(|b| b / 3 + 1) {
+            let next = chars.get(i + 1).copied();
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            if next.is_some_and(|n| NUMBERED.contains(n))
+                && !prev.is_some_and(|p| "一二三四五六七八九十单唯统同".contains(p))
+            {
+                out.push_str(&d.to_string());
+                i += 1;
+                continue;
+            }
+        }
+        if c == '°' && out.ends_with(|p: char| p.is_ascii_digit()) {
+            out.push('度');
+            i += 1;
+            continue;
+        }
+        out.push(c);
+        i += 1;
     }
     out
 }
@@ -142,6 +238,10 @@ pub fn form_similarity(a: &str, b: &str) -> f64 {
     if a == b {
         return 1.0;
     }
+    // The broad 注射剂 covers solutions and powders; a solution is the likelier of the two.
+    if (a == "注射" && b == "注射液") || (b == "注射" && a == "注射液") {
+        return 0.92;
+    }
     if (a == "注射" && b.contains("注射")) || (b == "注射" && a.contains("注射")) {
         return 0.9;
     }
@@ -170,6 +270,68 @@ pub struct NameParts {
     /// A bracketed addition at the end of a drug name (`(基药)`, `（进口）`), kept as a token of
     /// its own so it neither hides the form nor dilutes the name.
     pub tag: Option<String>,
+    /// A generic qualifier taken out of a diagnosis or procedure name (`其他的`, `未特指`):
+    /// neutral for finding candidates, a small difference between two that otherwise agree.
+    pub neutral: Option<String>,
+}
+
+/// What separates a name's qualifier segments (`肺炎，细菌性`, `…视网膜病-2型`, `(待查)`),
+/// after [`fold`]. Inside a stem the segments are joined by [`SEG`].
+const SEGMENT_BREAKS: &[char] = &[',', ';', '-', '(', ')', ':', '/', '，', '；', '：', '。'];
+
+/// Joins the segments of a non-drug stem: [`bigrams`] do not cross it, so a qualifier moved
+/// after a comma keeps its bigrams.
+pub const SEG: char = '|';
+
+/// Generic qualifiers that say only "other" or "unspecified" (ICD's NOS and NEC): a whole
+/// segment, or the start of one.
+const NEUTRAL_SEGMENTS: &[&str] = &[
+    "其他的不可归类在他处者",
+    "其他不可归类在他处者",
+    "不可归类在他处者",
+    "其他和未特指的",
+    "其他特指的",
+    "未特指的",
+    "未特指",
+    "其他的",
+    "其他",
+];
+const NEUTRAL_PREFIXES: &[&str] = &["未特指的", "未特指", "其他的"];
+
+/// A non-drug name's segments, squashed, with generic qualifiers taken out (and returned).
+pub fn segments(folded: &str) -> (Vec<String>, Option<String>) {
+    let mut neutral: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for piece in folded.split(SEGMENT_BREAKS) {
+        let mut seg = squash(piece);
+        if seg.is_empty() {
+            continue;
+        }
+        if let Some(n) = NEUTRAL_SEGMENTS.iter().find(|n| seg == **n) {
+            neutral.push(n);
+            continue;
+        }
+        if let Some(n) = NEUTRAL_PREFIXES
+            .iter()
+            .find(|n| seg.starts_with(**n) && seg.chars().count() >= n.chars().count() + 2)
+        {
+            neutral.push(n);
+            seg = seg[n.len()..].to_string();
+        }
+        out.push(seg);
+    }
+    if out.is_empty() {
+        // A name that is nothing but a qualifier keeps it.
+        return (vec![squash(folded)], None);
+    }
+    let neutral = (!neutral.is_empty()).then(|| {
+        neutral
+            .iter()
+            .map(|n| n.trim_end_matches('的'))
+            .collect::<Vec<_>>()
+            .join("+")
+    });
+    (out, neutral)
 }
 
 /// Take a name apart. Salt and form are split off drug names only: in a diagnosis `钠` or `片`
@@ -182,7 +344,9 @@ pub fn name_parts(name: &str, drug: bool) -> NameParts {
         ..Default::default()
     };
     if !drug {
-        parts.stem = squash(base);
+        let (segs, neutral) = segments(base);
+        parts.stem = segs.join(&SEG.to_string());
+        parts.neutral = neutral;
         return parts;
     }
     let mut base = base.trim_end();
@@ -526,7 +690,7 @@ pub fn maker_core(name: &str) -> String {
 }
 
 /// The characters of a string as bigram keys, with start and end markers so one-character
-/// names have keys and the first and last characters weigh a little more.
+/// names have keys and the first and last characters weigh a little more (drug stems).
 pub fn bigrams(s: &str) -> Vec<u64> {
     let mut chars = vec!['^'];
     chars.extend(s.chars());
@@ -538,6 +702,107 @@ pub fn bigrams(s: &str) -> Vec<u64> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The bigram keys of a segmented stem (`细菌性|肺炎`): bigrams within each segment and none
+/// across a segment break, so a qualifier moved after a comma keeps its bigrams; one start and
+/// one end marker for the whole name (not per segment), which still tell `脑穿刺术` from
+/// `小脑穿刺术`. A one-character segment gives a key of its own.
+pub fn segment_bigrams(stem: &str) -> Vec<u64> {
+    let mut out = Vec::new();
+    let joined: Vec<char> = stem.chars().filter(|c| *c != SEG).collect();
+    if let (Some(f), Some(l)) = (joined.first(), joined.last()) {
+        out.push((('^' as u64) << 32) | *f as u64);
+        out.push(((*l as u64) << 32) | '$' as u64);
+    }
+    for seg in stem.split(SEG) {
+        let chars: Vec<char> = seg.chars().collect();
+        match chars.len() {
+            0 => {}
+            1 => out.push(((chars[0] as u64) << 32) | '$' as u64),
+            _ => out.extend(
+                chars
+                    .windows(2)
+                    .map(|w| ((w[0] as u64) << 32) | w[1] as u64),
+            ),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// A character's sounds: its toneless pinyin readings (`椎` is `zhui` and `chui`, `锥` is
+/// `zhui`), or the character itself when it has none (Latin letters, digits).
+fn sounds(c: char) -> Vec<u32> {
+    use pinyin::ToPinyinMulti;
+    let hash = |s: &str| {
+        // FNV-1a of the syllable, in the upper half of u32 so it never equals a character.
+        let mut h: u32 = 0x811c_9dc5;
+        for b in s.bytes() {
+            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+        }
+        h | 0x8000_0000
+    };
+    match c.to_pinyin_multi() {
+        Some(multi) => {
+            let mut out: Vec<u32> = multi.into_iter().map(|p| hash(p.plain())).collect();
+            out.sort_unstable();
+            out.dedup();
+            out.truncate(3);
+            out
+        }
+        None => vec![c as u32],
+    }
+}
+
+/// The bigram keys of a stem read by sound, laid out as [`stem_grams`]: a homophone typo from a
+/// pinyin keyboard (`颈锥病`) shares its keys with the name it stands for (`颈椎病`). A
+/// character with several readings gives a key for each.
+pub fn sound_grams(stem: &str, drug: bool) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut pairs = |keys: &[Vec<u32>]| {
+        for w in keys.windows(2) {
+            for a in &w[0] {
+                for b in &w[1] {
+                    out.push(((*a as u64) << 32) | *b as u64);
+                }
+            }
+        }
+    };
+    if drug {
+        let mut keys = vec![vec!['^' as u32]];
+        keys.extend(stem.chars().map(sounds));
+        keys.push(vec!['$' as u32]);
+        pairs(&keys);
+    } else {
+        let joined: Vec<char> = stem.chars().filter(|c| *c != SEG).collect();
+        if let (Some(f), Some(l)) = (joined.first(), joined.last()) {
+            pairs(&[vec!['^' as u32], sounds(*f)]);
+            pairs(&[sounds(*l), vec!['$' as u32]]);
+        }
+        for seg in stem.split(SEG) {
+            let keys: Vec<Vec<u32>> = seg.chars().map(sounds).collect();
+            if keys.len() == 1 {
+                pairs(&[keys[0].clone(), vec!['$' as u32]]);
+            } else {
+                pairs(&keys);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The bigram keys of a stem of `family`'s kind: drugs [`bigrams`], the rest
+/// [`segment_bigrams`].
+pub fn stem_grams(stem: &str, drug: bool) -> Vec<u64> {
+    if drug {
+        bigrams(stem)
+    } else {
+        segment_bigrams(stem)
+    }
 }
 
 /// Dice coefficient of two sorted, deduplicated bigram lists.
@@ -583,6 +848,89 @@ pub fn identifier(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn i19_1_nfkc_folds_width_circled_numerals_and_units() {
+        assert_eq!(fold("ＡＢ１２"), "ab12");
+        assert_eq!(fold("②号"), "2号");
+        assert_eq!(fold("⑵"), "(2)");
+        assert_eq!(fold("５㎎"), "5mg");
+        assert_eq!(fold("肺炎，细菌性"), "肺炎,细菌性");
+    }
+
+    #[test]
+    fn i19_1_traditional_characters_fold_to_simplified() {
+        assert_eq!(fold("頸椎間盤突出"), "颈椎间盘突出");
+        assert_eq!(fold("慢性腎臟病"), "慢性肾脏病");
+        assert_eq!(fold("乳腺惡性腫瘤"), "乳腺恶性肿瘤");
+        // Simplified text is left as it is.
+        assert_eq!(fold("颈椎病"), "颈椎病");
+    }
+
+    #[test]
+    fn i19_1_roman_and_chinese_numerals_become_digits() {
+        assert_eq!(fold("Ⅱ型糖尿病"), "2型糖尿病");
+        assert_eq!(fold("II型糖尿病"), "2型糖尿病");
+        assert_eq!(fold("ⅱ型糖尿病"), "2型糖尿病");
+        assert_eq!(fold("二型糖尿病"), "2型糖尿病");
+        assert_eq!(fold("宫颈上皮内瘤变Ⅲ级"), "宫颈上皮内瘤变3级");
+        assert_eq!(fold("IV期"), "4期");
+        assert_eq!(fold("I度房室传导阻滞"), "1度房室传导阻滞");
+        assert_eq!(fold("Ⅲ°烧伤"), "3度烧伤");
+        // Not numerals: a lone X, letters inside a word, 十二指肠, 单一型.
+        assert_eq!(fold("X线检查"), "x线检查");
+        assert_eq!(fold("HIV感染"), "hiv感染");
+        assert_eq!(fold("CINIII级"), "ciniii级");
+        assert_eq!(fold("十二指肠"), "十二指肠");
+        assert_eq!(fold("维生素B1"), "维生素b1");
+    }
+
+    #[test]
+    fn i19_1_homophone_typos_read_the_same_by_sound() {
+        let same = |a: &str, b: &str| dice(&sound_grams(a, false), &sound_grams(b, false));
+        // 椎 reads zhui and chui, 锥 zhui: every bigram of 颈锥病 is one of 颈椎病.
+        let typo = sound_grams("颈锥病", false);
+        let right = sound_grams("颈椎病", false);
+        assert!(typo.iter().all(|k| right.contains(k)), "{typo:?} {right:?}");
+        assert!(same("颈锥病", "颈椎病") > same("颈锥病", "颈部病"));
+        assert_eq!(same("菲骨ct检查", "腓骨ct检查"), 1.0);
+    }
+
+    #[test]
+    fn i19_1_latin_abbreviations_fold_in_any_case() {
+        assert_eq!(fold("COPD"), fold("copd"));
+        assert_eq!(fold("Copd"), "copd");
+        assert_eq!(fold("ＣＯＰＤ"), "copd");
+    }
+
+    #[test]
+    fn i19_1_qualifier_segments_and_neutral_qualifiers() {
+        let p = name_parts("肺炎，细菌性", false);
+        assert_eq!(p.stem, "肺炎|细菌性");
+        // 肺炎, 细菌, 菌性 and the two whole-name markers; nothing across the comma.
+        assert_eq!(segment_bigrams(&p.stem).len(), 5);
+        let p = name_parts("细菌性痢疾，其他的", false);
+        assert_eq!(
+            (p.stem.as_str(), p.neutral.as_deref()),
+            ("细菌性痢疾", Some("其他"))
+        );
+        let p = name_parts("未特指的乙型病毒性肝炎", false);
+        assert_eq!(p.stem, "乙型病毒性肝炎");
+        assert_eq!(p.neutral.as_deref(), Some("未特指"));
+        let p = name_parts("登革热，未特指", false);
+        assert_eq!(
+            (p.stem.as_str(), p.neutral.as_deref()),
+            ("登革热", Some("未特指"))
+        );
+        // Both sides fold the same way: a qualifier moved after a dash keeps its bigrams.
+        let moved = segment_bigrams(&name_parts("糖尿病性视网膜病-2型", false).stem);
+        let front = segment_bigrams(&name_parts("2型，糖尿病性视网膜病", false).stem);
+        // Every bigram but the two whole-name markers is shared.
+        assert_eq!(moved.len(), 10);
+        assert!((dice(&moved, &front) - 16.0 / 20.0).abs() < 1e-9);
+        // A name that is only a qualifier keeps it.
+        assert_eq!(name_parts("其他", false).stem, "其他");
+    }
 
     #[test]
     fn folds_full_width_and_brackets() {

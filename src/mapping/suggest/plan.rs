@@ -11,10 +11,11 @@ use serde::Serialize;
 use super::index::{Index, FORMAT};
 use super::normalise::{fold, squash};
 use super::search::{Candidate, Query, Scratch};
+use super::synonyms::Synonyms;
 use crate::codes::Family;
 use crate::mapping::crosswalk::Status;
 use crate::mapping::gather::Local;
-use crate::mapping::load::Crosswalks;
+use crate::mapping::load::{Carried, Change, Crosswalks};
 use crate::mapping::review::ReviewRow;
 use crate::store::{Store, StoreError};
 
@@ -91,6 +92,14 @@ pub struct Decisions {
     by_code: HashMap<String, Vec<Approved>>,
     by_name: HashMap<String, Vec<Approved>>,
     rejected: HashMap<String, HashSet<String>>,
+    /// The knowledge base names are also read through: built-in, the workspace's, and the
+    /// pairs approved mappings teach.
+    synonyms: Synonyms,
+    /// Local codes whose approved national code a newer version retired: the row, for proposing
+    /// a successor.
+    retired: HashMap<String, Carried>,
+    /// Codes the version in force added: a successor is likelier among them.
+    added: std::collections::BTreeSet<String>,
 }
 
 fn name_key(name: &str) -> String {
@@ -100,7 +109,23 @@ fn name_key(name: &str) -> String {
 impl Decisions {
     /// Approved rows of `family` in every other area, and rows of `area` rejected.
     pub fn from_crosswalks(crosswalks: &Crosswalks, area: &str, family: Family) -> Decisions {
-        let mut d = Decisions::default();
+        Decisions::with_synonyms(crosswalks, area, family, Synonyms::builtin())
+    }
+
+    /// [`Decisions::from_crosswalks`] with a knowledge base (the built-in one and the
+    /// workspace's `mappings/synonyms.csv`). Every approved mapping of a diagnosis, procedure,
+    /// service or consumable in any area teaches its pair (local name → national name), so a
+    /// longer local name holding an approved one is read with it written out.
+    pub fn with_synonyms(
+        crosswalks: &Crosswalks,
+        area: &str,
+        family: Family,
+        synonyms: Synonyms,
+    ) -> Decisions {
+        let mut d = Decisions {
+            synonyms,
+            ..Decisions::default()
+        };
         for ((a, f), cw) in &crosswalks.by_key {
             if *f != family {
                 continue;
@@ -118,6 +143,17 @@ impl Decisions {
                 if m.status != Status::Approved || m.condition.is_some() {
                     continue;
                 }
+                if family != Family::Drug
+                    && !m.national_name.is_empty()
+                    && name_key(&m.local_name).chars().count() >= 3
+                {
+                    d.synonyms.learn(
+                        &m.local_name,
+                        &m.national_name,
+                        vec![family],
+                        &format!("approved in area {a}"),
+                    );
+                }
                 let approved = Approved {
                     area: a.clone(),
                     national_code: m.national_code.clone(),
@@ -134,6 +170,65 @@ impl Decisions {
             }
         }
         d
+    }
+
+    /// Local codes whose approved national code a newer version retired (from
+    /// [`Crosswalks::retired_in`]): their successor is searched by the retired code and its
+    /// name, and proposed with the evidence `successor of …`.
+    pub fn with_retired(
+        mut self,
+        retired: HashMap<String, Carried>,
+        added: std::collections::BTreeSet<String>,
+    ) -> Decisions {
+        self.retired = retired;
+        self.added = added;
+        self
+    }
+
+    /// Candidates for the successor of a retired code: the version in force searched by the
+    /// retired code (a legacy ICD code reads as one) and its national name.
+    fn successors(
+        &self,
+        local: &Local,
+        index: &Index,
+        top: usize,
+        scratch: &mut Scratch,
+    ) -> Vec<Candidate> {
+        let Some(c) = self.retired.get(&local.code) else {
+            return Vec::new();
+        };
+        let old = Local {
+            code: c.national_code.clone(),
+            name: if c.national_name.is_empty() {
+                local.name.clone()
+            } else {
+                c.national_name.clone()
+            },
+            ..local.clone()
+        };
+        let q = Query::with_synonyms(index.family, &old, &self.synonyms);
+        index
+            .search(&q, top, &|code| code == c.national_code, scratch)
+            .into_iter()
+            .map(|mut cand| {
+                let Change::Retired { last } = &c.change else {
+                    return cand;
+                };
+                // The version diff: a code added with the version that retired the old one is
+                // the likelier successor; the others give way a little.
+                let added = if self.added.contains(&cand.code) {
+                    format!(", added in {}", c.version)
+                } else {
+                    cand.score = (cand.score * 0.97 * 1000.0).round() / 1000.0;
+                    String::new()
+                };
+                cand.evidence = format!(
+                    "successor of {} {} (retired in {}, current in {last}{added}); {}",
+                    c.national_code, old.name, c.version, cand.evidence
+                );
+                cand
+            })
+            .collect()
     }
 
     /// Other areas' approvals for a local code: same code first, then same normalised name.
@@ -221,8 +316,19 @@ pub fn suggest_all(
                 .filter(|c| !skip(&c.code))
                 .collect();
             candidates.truncate(top);
-            let q = Query::new(index.family, local);
-            let found = index.search(&q, top + candidates.len(), &skip, scratch);
+            let q = Query::with_synonyms(index.family, local, &decisions.synonyms);
+            let mut found = index.search(&q, top + candidates.len(), &skip, scratch);
+            // A successor of a retired code: both searches, the better first.
+            let successors = decisions.successors(local, index, top, scratch);
+            if !successors.is_empty() {
+                found.retain(|f| !successors.iter().any(|s| s.code == f.code));
+                found.extend(successors.into_iter().filter(|s| !skip(&s.code)));
+                found.sort_by(|a, b| {
+                    b.score
+                        .partial_cmp(&a.score)
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
+            }
             for c in found {
                 if candidates.len() >= top {
                     break;

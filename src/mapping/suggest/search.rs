@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 use super::index::{Entry, Index};
 use super::normalise::{
     bigrams, canonical_form, dice, fold, form_similarity, identifier, maker_core, maker_similarity,
-    name_parts, parse_spec, spec_similarity, squash, Spec,
+    name_parts, parse_spec, sound_grams, spec_similarity, squash, stem_grams, NameParts, Spec, SEG,
 };
+use super::synonyms::Synonyms;
 use crate::codes::Family;
 use crate::mapping::gather::Local;
 
@@ -21,10 +22,49 @@ const NAME_CAP: f64 = 0.9;
 /// Candidates scoring under this are not offered.
 const FLOOR: f64 = 0.15;
 
+/// One way of reading a local name: as written, with its qualifier moved back to the front,
+/// without a clinical qualifier (`左侧`, `待查`), or with an abbreviation written out.
+#[derive(Debug, Clone)]
+struct Alt {
+    /// The stem without segment breaks, for an exact comparison.
+    joined: String,
+    grams: Vec<u64>,
+    /// Generic qualifier taken out (`其他`, `未特指`).
+    neutral: String,
+    /// How much this reading is believed, against the name as written (1).
+    factor: f64,
+    /// Evidence: how the name was read (empty: as written).
+    why: String,
+}
+
+/// Clinical qualifiers a coder leaves out when picking the code: side, and certainty words.
+const CLINICAL_PREFIXES: &[&str] = &[
+    "左侧", "右侧", "双侧", "单侧", "疑似", "可疑", "考虑", "左", "右", "双",
+];
+const CLINICAL_SUFFIXES: &[&str] = &[
+    "待查",
+    "待排",
+    "待除外",
+    "可能",
+    "可能性大",
+    "急性发作",
+    "术后",
+    "左侧",
+    "右侧",
+    "双侧",
+];
+
+/// At most this many readings of one name.
+const MAX_ALTS: usize = 10;
+
 /// A local code prepared for search.
 #[derive(Debug, Clone)]
 pub struct Query {
-    stem: String,
+    alts: Vec<Alt>,
+    /// The characters of the whole name, for the last resort.
+    chars: Vec<char>,
+    /// The name as written, read by sound.
+    sound: Vec<u64>,
     salt: String,
     tag: String,
     grams: Vec<u64>,
@@ -112,11 +152,149 @@ fn legacy_icd(family: Family, code: &str) -> Option<Icd> {
     }
 }
 
+/// The readings of a non-drug stem (`肺炎|细菌性`): as written, all segments joined, the last
+/// segment moved to the front (`细菌性肺炎`), and without clinical qualifiers.
+fn structural_alts(parts: &NameParts, why: &str, factor: f64, out: &mut Vec<Alt>) {
+    let segs: Vec<&str> = parts.stem.split(SEG).filter(|s| !s.is_empty()).collect();
+    let neutral = parts.neutral.clone().unwrap_or_default();
+    let push = |stem: String, how: &str, f: f64, out: &mut Vec<Alt>| {
+        if stem.is_empty() || out.len() >= MAX_ALTS {
+            return;
+        }
+        let joined: String = stem.chars().filter(|c| *c != SEG).collect();
+        if out
+            .iter()
+            .any(|a| a.joined == joined && a.grams == stem_grams(&stem, false))
+        {
+            return;
+        }
+        let why = [why, how]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(Alt {
+            grams: stem_grams(&stem, false),
+            joined,
+            neutral: neutral.clone(),
+            factor: factor * f,
+            why,
+        });
+    };
+    push(parts.stem.clone(), "", 1.0, out);
+    if (2..=4).contains(&segs.len()) {
+        push(segs.concat(), "", 1.0, out);
+        let mut moved = vec![segs[segs.len() - 1]];
+        moved.extend(&segs[..segs.len() - 1]);
+        push(moved.concat(), "qualifier moved to the front", 1.0, out);
+    }
+    // Without clinical qualifiers: whole segments, or a prefix or suffix of one.
+    let mut kept: Vec<String> = Vec::new();
+    let mut dropped: Vec<&str> = Vec::new();
+    for seg in &segs {
+        if let Some(q) = CLINICAL_PREFIXES
+            .iter()
+            .chain(CLINICAL_SUFFIXES)
+            .find(|q| seg == *q)
+        {
+            dropped.push(q);
+            continue;
+        }
+        let mut s: &str = seg;
+        if let Some(q) = CLINICAL_PREFIXES
+            .iter()
+            .find(|q| s.starts_with(**q) && s.chars().count() >= q.chars().count() + 2)
+        {
+            dropped.push(q);
+            s = &s[q.len()..];
+        }
+        if let Some(q) = CLINICAL_SUFFIXES
+            .iter()
+            .find(|q| s.ends_with(**q) && s.chars().count() >= q.chars().count() + 2)
+        {
+            dropped.push(q);
+            s = &s[..s.len() - q.len()];
+        }
+        kept.push(s.to_string());
+    }
+    if !dropped.is_empty() && !kept.is_empty() {
+        let how = format!("without {}", dropped.join(", "));
+        push(kept.join(&SEG.to_string()), &how, 0.97, out);
+        if kept.len() >= 2 {
+            let mut moved = vec![kept[kept.len() - 1].clone()];
+            moved.extend(kept[..kept.len() - 1].iter().cloned());
+            push(
+                moved.concat(),
+                &format!("{how}, qualifier moved"),
+                0.97,
+                out,
+            );
+        }
+    }
+}
+
+/// How much a reading by sound is believed: a homophone is a typo more often than not, but
+/// below the name as written and below the knowledge base.
+const SOUND_FACTOR: f64 = 0.95;
+
+/// How much a reading through the knowledge base is believed against the name as written.
+const SYNONYM_FACTOR: f64 = 0.98;
+
+/// The builtin knowledge base, for callers without a workspace.
+fn builtin_synonyms() -> &'static Synonyms {
+    static BASE: std::sync::OnceLock<Synonyms> = std::sync::OnceLock::new();
+    BASE.get_or_init(Synonyms::builtin)
+}
+
 impl Query {
-    /// Prepare a local code of `family`.
+    /// Prepare a local code of `family` with the built-in knowledge base.
     pub fn new(family: Family, local: &Local) -> Query {
+        Query::with_synonyms(family, local, builtin_synonyms())
+    }
+
+    /// Prepare a local code of `family`, reading its name also through `synonyms`.
+    pub fn with_synonyms(family: Family, local: &Local, synonyms: &Synonyms) -> Query {
         let drug = family == Family::Drug;
         let parts = name_parts(&local.name, drug);
+        let mut alts: Vec<Alt> = Vec::new();
+        // A form word the knowledge base knows (`针剂`, `冲剂`) gives the form.
+        let mut reading_form: Option<String> = None;
+        let readings = if synonyms.is_empty() {
+            Vec::new()
+        } else {
+            synonyms.rewrite(family, &fold(&local.name), 4)
+        };
+        if drug {
+            alts.push(Alt {
+                joined: parts.stem.clone(),
+                grams: bigrams(&parts.stem),
+                neutral: String::new(),
+                factor: 1.0,
+                why: String::new(),
+            });
+            for (name, why) in &readings {
+                let p = name_parts(name, true);
+                if reading_form.is_none() && parts.form.is_none() {
+                    reading_form = p.form.clone();
+                }
+                if p.stem.is_empty() || alts.iter().any(|a| a.joined == p.stem) {
+                    continue;
+                }
+                alts.push(Alt {
+                    grams: bigrams(&p.stem),
+                    joined: p.stem,
+                    neutral: String::new(),
+                    factor: SYNONYM_FACTOR,
+                    why: why.clone(),
+                });
+            }
+        } else {
+            structural_alts(&parts, "", 1.0, &mut alts);
+            for (name, why) in &readings {
+                structural_alts(&name_parts(name, false), why, SYNONYM_FACTOR, &mut alts);
+            }
+        }
         let spec_text = local
             .spec
             .clone()
@@ -125,7 +303,7 @@ impl Query {
             .unwrap_or_default();
         let form = match local.form.as_deref().filter(|f| !f.trim().is_empty()) {
             Some(f) if drug => canonical_form(f),
-            _ => parts.form.clone().unwrap_or_default(),
+            _ => parts.form.clone().or(reading_form).unwrap_or_default(),
         };
         let ids = [&local.approval_no, &local.std_code]
             .iter()
@@ -135,8 +313,10 @@ impl Query {
             .filter(|s| s.len() >= 6)
             .collect();
         Query {
-            grams: bigrams(&parts.stem),
-            stem: parts.stem,
+            chars: squash(&fold(&local.name)).chars().collect(),
+            sound: sound_grams(&parts.stem, drug),
+            grams: alts.first().map(|a| a.grams.clone()).unwrap_or_default(),
+            alts,
             salt: parts.salt.unwrap_or_default(),
             tag: parts.tag.unwrap_or_default(),
             form,
@@ -265,6 +445,7 @@ impl Index {
             near.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
             exact.extend(near);
         }
+        let shared_chars: Vec<(f64, u32, String)>;
         let pool = self.pool(q, scratch);
         // (score, entry, why): evidence is written only for the candidates kept.
         let mut scored: Vec<(f64, u32, Option<&str>)> =
@@ -284,6 +465,9 @@ impl Index {
             };
             scored.push((score, *i, Some(why.as_str())));
         }
+        // Under the floor, kept only for a local code that has nothing better: every local
+        // code gets ranked candidates, and the score says how sure they are.
+        let mut weak: Vec<(f64, u32, Option<&str>)> = Vec::new();
         for i in pool {
             if !seen.insert(i) {
                 continue;
@@ -291,9 +475,22 @@ impl Index {
             let score = self.rescore(q, i as usize, None) * NAME_CAP;
             if score >= FLOOR {
                 scored.push((score, i, None));
+            } else if score > 0.0 {
+                weak.push((score, i, None));
             }
         }
         scored.retain(|(_, i, _)| !skip(&self.entries[*i as usize].code));
+        if scored.is_empty() {
+            weak.retain(|(_, i, _)| !skip(&self.entries[*i as usize].code));
+            scored = weak;
+        }
+        if scored.is_empty() {
+            shared_chars = self.by_characters(q, top, skip);
+            scored = shared_chars
+                .iter()
+                .map(|(s, i, why)| (*s, *i, Some(why.as_str())))
+                .collect();
+        }
         scored.sort_by(|a, b| {
             b.0.partial_cmp(&a.0)
                 .unwrap_or(std::cmp::Ordering::Equal)
@@ -324,10 +521,82 @@ impl Index {
             .collect()
     }
 
+    /// The last resort for a name that shares no bigram with any national name (a brand name,
+    /// a typo in every pair): the national names holding the most of its characters, ordered
+    /// among the best 50 by the other fields too, scored low (at most 0.3), so the reviewer still
+    /// has a ranked list and sees how unsure it is. A scan of the table, run only for such
+    /// names. A name sharing no character at all with any national name has no candidate.
+    fn by_characters(
+        &self,
+        q: &Query,
+        top: usize,
+        skip: &dyn Fn(&str) -> bool,
+    ) -> Vec<(f64, u32, String)> {
+        let mut chars: Vec<char> = q.chars.clone();
+        chars.extend(q.alts.iter().flat_map(|a| a.joined.chars()));
+        chars.sort_unstable();
+        chars.dedup();
+        if chars.is_empty() {
+            return Vec::new();
+        }
+        let mut best: Vec<(f64, u32, usize)> = Vec::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            let shared = chars.iter().filter(|c| e.name.contains(**c)).count();
+            if shared == 0 {
+                continue;
+            }
+            let len = e.name.chars().count().max(1);
+            let s = 2.0 * shared as f64 / (chars.len() + len) as f64;
+            best.push((s, i as u32, shared));
+        }
+        best.sort_by(|a, b| {
+            b.0.partial_cmp(&a.0)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.1.cmp(&b.1))
+        });
+        best.retain(|(_, i, _)| !skip(&self.entries[*i as usize].code));
+        best.truncate(50);
+        // Among those, the other fields (form, spec, maker) order them.
+        let mut out: Vec<(f64, u32, String)> = best
+            .into_iter()
+            .map(|(s, i, n)| {
+                let fields = self.rescore(q, i as usize, None);
+                let why = format!("weak: {n} of {} characters shared", chars.len());
+                (0.3 * (0.6 * s + 0.4 * fields), i, why)
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.0.partial_cmp(&a.0)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.1.cmp(&b.1))
+        });
+        out.truncate(top);
+        out
+    }
+
     /// Entries worth re-scoring: the best by IDF-weighted cosine over stem bigrams. Bigrams in
     /// more than 1 of 20 entries are skipped when the name has rarer ones, so a common pair
     /// (`头孢`, `肿瘤`) does not touch a third of the table.
     fn pool(&self, q: &Query, scratch: &mut Scratch) -> Vec<u32> {
+        let mut out = self.pool_of(&q.grams, scratch);
+        if q.alts.len() > 1 {
+            let mut seen: std::collections::HashSet<u32> = out.iter().copied().collect();
+            for alt in &q.alts[1..] {
+                if alt.grams == q.grams {
+                    continue;
+                }
+                for i in self.pool_of(&alt.grams, scratch) {
+                    if seen.insert(i) {
+                        out.push(i);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// [`Index::pool`] for one reading's bigrams.
+    fn pool_of(&self, grams: &[u64], scratch: &mut Scratch) -> Vec<u32> {
         let n = self.entries.len();
         if scratch.acc.len() != n {
             scratch.acc = vec![0.0; n];
@@ -335,7 +604,7 @@ impl Index {
         let cap = (n / 20).max(5000);
         let mut terms: Vec<(&Vec<u32>, f32)> = Vec::new();
         let mut qnorm = 0f32;
-        for g in &q.grams {
+        for g in grams {
             match self.postings.get(g) {
                 Some(ids) => {
                     let idf = self.idf(ids.len());
@@ -395,12 +664,63 @@ impl Index {
         let w = weights(self.family);
         let mut sink = Evidence(evidence);
         let ev = &mut sink;
-        let mut name = dice(&q.grams, &self.grams[i]);
-        let same_stem = q.stem == e.stem;
-        if same_stem {
+        // The best reading of the local name decides.
+        let (mut name, mut alt) = (0.0, 0usize);
+        let mut exact = false;
+        for (k, a) in q.alts.iter().enumerate() {
+            let same = a.joined == self.joined[i];
+            let d = if same {
+                1.0
+            } else {
+                dice(&a.grams, &self.grams[i])
+            } * a.factor;
+            if d > name {
+                (name, alt, exact) = (d, k, same);
+            }
+        }
+        // A homophone typo (`颈锥` for `颈椎`): the name as written, read by sound.
+        let mut by_sound = false;
+        // Only between names of one length that already share some bigrams: a typo replaces
+        // a character, it adds none, and leaves the markers and the other bigrams.
+        if !exact
+            && (0.3..SOUND_FACTOR).contains(&name)
+            && q.alts
+                .first()
+                .is_some_and(|a| a.joined.chars().count() == self.joined[i].chars().count())
+        {
+            let d = dice(&q.sound, &self.sounds[i]) * SOUND_FACTOR;
+            if d > name {
+                (name, alt, by_sound) = (d, 0, true);
+            }
+        }
+        let reading = q.alts.get(alt);
+        if by_sound {
+            let _ = write!(ev, "name {name:.2} (by sound)");
+        } else if exact {
             let _ = write!(ev, "name = (normalised)");
         } else {
             let _ = write!(ev, "name {name:.2} (bigram)");
+        }
+        if let Some(a) = reading.filter(|a| !a.why.is_empty()) {
+            let _ = write!(ev, " via {}", a.why);
+        }
+        // Generic qualifiers (`其他`, `未特指`) do not find candidates but tell two apart.
+        let q_neutral = reading.map_or("", |a| a.neutral.as_str());
+        if q_neutral != e.neutral {
+            name *= match (q_neutral.is_empty(), e.neutral.as_str()) {
+                (true, "未特指") => 0.995,
+                (true, _) => 0.98,
+                (false, "") => 0.98,
+                _ => 0.96,
+            };
+            let show = |s: &str| {
+                if s.is_empty() {
+                    "—".to_string()
+                } else {
+                    s.to_string()
+                }
+            };
+            let _ = write!(ev, "; qualifier {}≠{}", show(q_neutral), show(&e.neutral));
         }
         if !q.salt.is_empty() && !e.salt.is_empty() {
             if q.salt == e.salt {
