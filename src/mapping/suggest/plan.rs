@@ -423,3 +423,48 @@ pub fn tally(suggestions: &[Suggestion]) -> Tally {
     }
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::crosswalk::parse;
+
+    #[test]
+    fn i19_2_an_approved_mapping_teaches_its_pair_to_other_areas() {
+        let text = "local_code,local_name,national_code,national_name,status\n\
+                    D1,慢性心功能不全,I50.900x014,慢性心力衰竭,approved\n";
+        let cw = parse(
+            "320100",
+            Family::Diagnosis,
+            std::path::Path::new("mappings/320100/diagnosis.csv"),
+            text,
+            None,
+        )
+        .unwrap();
+        let mut crosswalks = Crosswalks::default();
+        crosswalks
+            .by_key
+            .insert(("320100".into(), Family::Diagnosis), cw);
+        let d = Decisions::with_synonyms(
+            &crosswalks,
+            "320900",
+            Family::Diagnosis,
+            Synonyms::default(),
+        );
+        let r = d.synonyms.rewrite(
+            Family::Diagnosis,
+            &crate::mapping::suggest::normalise::fold("慢性心功能不全急性加重"),
+            4,
+        );
+        assert_eq!(
+            r,
+            vec![(
+                "慢性心力衰竭急性加重".to_string(),
+                "慢性心功能不全 → 慢性心力衰竭 (approved in area 320100)".to_string()
+            )]
+        );
+        // Drugs teach nothing this way: a whole approved name is reused as it is.
+        let d = Decisions::with_synonyms(&crosswalks, "320900", Family::Drug, Synonyms::default());
+        assert!(d.synonyms.is_empty());
+    }
+}
