@@ -5,7 +5,15 @@
 
 mod common;
 
-use common::{repo_file, Workdir};
+// Issue 19's scenarios, in this binary rather than three more (each links polars).
+#[path = "map_suggest/carry_forward.rs"]
+mod carry_forward;
+#[path = "map_suggest/clinical.rs"]
+mod clinical;
+#[path = "map_suggest/two_reviewers.rs"]
+mod two_reviewers;
+
+use common::Workdir;
 use yibao::mapping::review::{self, ReviewRow};
 
 const CONFIG: &str = r#"
@@ -42,17 +50,7 @@ fn workspace() -> Workdir {
     let w = Workdir::new();
     w.write("yibao.toml", CONFIG);
     w.write("drugs.csv", DRUGS);
-    let table = repo_file("samples/national/drug_20240101.xlsx");
-    w.run(&[
-        "codes",
-        "import",
-        "--family",
-        "drug",
-        "--version",
-        "20240101",
-        table.to_str().unwrap(),
-    ])
-    .expect_code(0);
+    w.import_codes("drug", "20240101", "samples/national/drug_20240101.xlsx");
     // Nanjing approved H003 onto the 0.1g tablet and mapped its own 利奈唑胺片 item.
     w.write(
         "mappings/320100/drug.csv",

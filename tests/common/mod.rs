@@ -104,6 +104,22 @@ pub fn generated(rows: u64, seed: u64) -> Workdir {
 }
 
 impl Workdir {
+    /// `yibao codes import --family FAMILY --version VERSION FILE` of a file of the repository,
+    /// which must succeed.
+    pub fn import_codes(&self, family: &str, version: &str, repo_rel: &str) {
+        let table = repo_file(repo_rel);
+        self.run(&[
+            "codes",
+            "import",
+            "--family",
+            family,
+            "--version",
+            version,
+            table.to_str().unwrap(),
+        ])
+        .expect_code(0);
+    }
+
     /// Append `text` to the workspace's yibao.toml.
     pub fn append_config(&self, text: &str) {
         let toml = std::fs::read_to_string(self.path().join("yibao.toml")).unwrap();

@@ -2,33 +2,9 @@
 //! `map suggest` a brand name, a broken synonym file stops the command with its line, and a local
 //! name that shares nothing with any national name still gets ranked, low-scored candidates.
 
-#![allow(clippy::unwrap_used)]
+use crate::common::Workdir;
 
-mod common;
-
-use common::{repo_file, Workdir};
-
-const CONFIG: &str = r#"
-[[areas]]
-code = "320900"
-name = "盐城市"
-
-[[areas]]
-code = "320100"
-name = "南京市"
-
-[[datasets]]
-name = "drugs"
-kind = "drug-catalog"
-area = "320900"
-path = "drugs.csv"
-[datasets.columns]
-"编码" = "fixmedins_hilist_id"
-"名称" = "fixmedins_hilist_name"
-"规格" = "spec"
-"剂型" = "dosform"
-"厂家" = "manufacturer"
-"#;
+use super::CONFIG;
 
 const DRUGS: &str = "编码,名称,规格,剂型,厂家\n\
 H002,拜复乐片,0.4g*3片,片剂,\n\
@@ -38,17 +14,7 @@ fn workspace() -> Workdir {
     let w = Workdir::new();
     w.write("yibao.toml", CONFIG);
     w.write("drugs.csv", DRUGS);
-    let table = repo_file("samples/national/drug_20240101.xlsx");
-    w.run(&[
-        "codes",
-        "import",
-        "--family",
-        "drug",
-        "--version",
-        "20240101",
-        table.to_str().unwrap(),
-    ])
-    .expect_code(0);
+    w.import_codes("drug", "20240101", "samples/national/drug_20240101.xlsx");
     w
 }
 

@@ -3,56 +3,16 @@
 //! alike, writes the rest for adjudication, and the adjudicated file merges with a plain `map
 //! accept`.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::{repo_file, Workdir};
+use crate::common::Workdir;
 use yibao::mapping::review::{self, ReviewRow};
 
-const CONFIG: &str = r#"
-[[areas]]
-code = "320900"
-name = "盐城市"
-
-[[areas]]
-code = "320100"
-name = "南京市"
-
-[[datasets]]
-name = "drugs"
-kind = "drug-catalog"
-area = "320900"
-path = "drugs.csv"
-[datasets.columns]
-"编码" = "fixmedins_hilist_id"
-"名称" = "fixmedins_hilist_name"
-"规格" = "spec"
-"剂型" = "dosform"
-"厂家" = "manufacturer"
-"#;
-
-const DRUGS: &str = "编码,名称,规格,剂型,厂家\n\
-H001,注射用美罗培南,0.5g,注射剂,江苏示例药业\n\
-H002,莫西沙星片,0.4g*3片,片剂,广东示范药业\n\
-H003,西洛他唑片,50mg*24,片剂,山东演示制药\n\
-H004,利奈唑胺片,0.6g×10片/盒,,四川样本药业\n";
+use super::{CONFIG, DRUGS};
 
 fn workspace() -> Workdir {
     let w = Workdir::new();
     w.write("yibao.toml", CONFIG);
     w.write("drugs.csv", DRUGS);
-    let table = repo_file("samples/national/drug_20240101.xlsx");
-    w.run(&[
-        "codes",
-        "import",
-        "--family",
-        "drug",
-        "--version",
-        "20240101",
-        table.to_str().unwrap(),
-    ])
-    .expect_code(0);
+    w.import_codes("drug", "20240101", "samples/national/drug_20240101.xlsx");
     w.run(&[
         "map", "suggest", "--area", "320900", "--family", "drug", "--top", "3",
     ])

@@ -3,11 +3,7 @@
 //! counts the retired one as unmapped, `map suggest` proposes the successor from the version
 //! diff and the names, and accepting it carries the row forward (the old row kept as rejected).
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::{repo_file, Workdir};
+use crate::common::{repo_file, Workdir};
 use yibao::mapping::review;
 
 const CONFIG: &str = r#"
