@@ -64,19 +64,15 @@ pub struct Show {
     pub batch_lines: bool,
 }
 
-/// The display of the driver's progress: a spinner per piece of a stage (a record counter while
-/// batches are written), and the lines `show` asks for, on stderr.
+/// The display of the driver's progress: a spinner per piece of a stage, and the lines `show`
+/// asks for, on stderr. Batches are written during the check's pass (each one a `Batch` event).
 pub fn run_display(show: Show) -> impl FnMut(yibao::pipeline::Progress) {
     use std::io::Write as _;
-    use yibao::pipeline::{Progress, Stage};
+    use yibao::pipeline::Progress;
     let mut bar: Option<ProgressBar> = None;
     move |p| match p {
         Progress::Begin { stage, what } => {
-            bar = Some(if stage == Stage::Batch {
-                counter(show.quiet, format!("{} {what}", stage.name()))
-            } else {
-                spinner(show.quiet, format!("{} {what}", stage.name()))
-            });
+            bar = Some(spinner(show.quiet, format!("{} {what}", stage.name())));
         }
         Progress::End {
             stage,
@@ -97,9 +93,6 @@ pub fn run_display(show: Show) -> impl FnMut(yibao::pipeline::Progress) {
             }
         }
         Progress::Batch { dataset, entry } => {
-            if let Some(b) = &bar {
-                b.inc(entry.records);
-            }
             if show.batch_lines {
                 let _ = writeln!(
                     std::io::stderr(),

@@ -35,8 +35,6 @@ pub enum Stage {
     Map,
     /// Run the rule packs.
     Check,
-    /// Emit upload batches of clean records (or plan them, dry).
-    Batch,
     /// Write report.json, rejects, record the history, render report.html.
     Report,
 }
@@ -48,7 +46,6 @@ impl Stage {
             Stage::Read => "read",
             Stage::Map => "map",
             Stage::Check => "check",
-            Stage::Batch => "batch",
             Stage::Report => "report",
         }
     }
