@@ -16,45 +16,102 @@ pub fn write_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".yibao-").suffix(".tmp");
-    // A temporary file is private (0600); the output is not: like any file a program creates,
-    // it is readable as the umask allows, so a report can be served or read by a colleague.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = builder.tempfile_in(dir)?;
-    // Replacing a file keeps its mode: a crosswalk a team keeps group-writable (0664) stays so
-    // after `map accept` rewrites it, as it would after an edit in place. (The owner and group
-    // become the writer's, as with any editor that saves by rename.)
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.is_file() {
-            tmp.as_file().set_permissions(meta.permissions())?;
+    let mut w = Writer::new(path)?;
+    fill(&mut w)?;
+    w.commit()
+}
+
+/// A file being written atomically: written into a buffered temporary file beside `path`,
+/// which [`Writer::commit`] syncs and renames over it. Dropped without a commit, it leaves
+/// nothing behind. For outputs written piece by piece over a long time (a check's rejects,
+/// chunk by chunk).
+pub struct Writer {
+    path: std::path::PathBuf,
+    out: std::io::BufWriter<tempfile::NamedTempFile>,
+}
+
+impl Writer {
+    /// Start writing `path`, creating its folder.
+    pub fn new(path: &Path) -> std::io::Result<Writer> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".yibao-").suffix(".tmp");
+        // A temporary file is private (0600); the output is not: like any file a program
+        // creates, it is readable as the umask allows, so a report can be served or read by a
+        // colleague.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
+        let tmp = builder.tempfile_in(dir)?;
+        // Replacing a file keeps its mode: a crosswalk a team keeps group-writable (0664) stays
+        // so after `map accept` rewrites it, as it would after an edit in place. (The owner and
+        // group become the writer's, as with any editor that saves by rename.)
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.is_file() {
+                tmp.as_file().set_permissions(meta.permissions())?;
+            }
+        }
+        Ok(Writer {
+            path: path.to_path_buf(),
+            out: std::io::BufWriter::with_capacity(1 << 16, tmp),
+        })
     }
-    {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        fill(&mut w)?;
-        w.flush()?;
+
+    /// Sync the file and rename it into place.
+    pub fn commit(self) -> std::io::Result<()> {
+        let tmp = self.out.into_inner().map_err(|e| e.into_error())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.path).map_err(|e| e.error)?;
+        // The rename itself must reach the disk too.
+        let dir = self
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
     }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    // The rename itself must reach the disk too.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+}
+
+impl Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write(buf)
     }
-    Ok(())
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
+    #[test]
+    fn an_uncommitted_writer_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.csv");
+        super::write(&p, b"old").unwrap();
+        {
+            let mut w = super::Writer::new(&p).unwrap();
+            w.write_all(b"half").unwrap();
+        }
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let mut w = super::Writer::new(&p).unwrap();
+        w.write_all(b"new").unwrap();
+        w.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+    }
+
     #[test]
     fn replaces_whole_files() {
         let dir = tempfile::tempdir().unwrap();

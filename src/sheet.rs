@@ -103,6 +103,16 @@ impl Writer {
 /// Numeric and date columns are formatted by yibao from parsed values, so they cannot hold a
 /// formula. `df` itself is left as it is: the caller still reads its values.
 pub fn write_frame<W: std::io::Write>(df: &DataFrame, out: W) -> PolarsResult<()> {
+    write_frame_part(df, out, true)
+}
+
+/// [`write_frame`] for one part of a file written in parts: the first (`first`) with the BOM
+/// and the header, the others with neither, so that the parts make one CSV.
+pub fn write_frame_part<W: std::io::Write>(
+    df: &DataFrame,
+    out: W,
+    first: bool,
+) -> PolarsResult<()> {
     let mut safe = df.clone();
     for column in df.columns() {
         if column.dtype() != &DataType::String {
@@ -122,8 +132,8 @@ pub fn write_frame<W: std::io::Write>(df: &DataFrame, out: W) -> PolarsResult<()
         safe.with_column(fixed.into_column())?;
     }
     CsvWriter::new(out)
-        .include_bom(true)
-        .include_header(true)
+        .include_bom(first)
+        .include_header(first)
         .finish(&mut safe)
 }
 

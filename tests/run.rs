@@ -509,11 +509,64 @@ fn clean_records_reach_the_planner_a_chunk_at_a_time() {
     out.expect_code(0);
     let one = out.json();
     assert!(one["largest_clean_chunk"].as_u64().unwrap() > 997);
-    for field in ["records", "dirty", "rate", "coverage", "batches"] {
+    // The rejects and the history's dirty records go out a chunk at a time too.
+    let largest = chunked["largest_reject_chunk"].as_u64().unwrap();
+    assert!((1..=997).contains(&largest), "{largest}");
+    assert!(one["largest_reject_chunk"].as_u64().unwrap() > 997);
+    for field in [
+        "records",
+        "dirty",
+        "rate",
+        "coverage",
+        "batches",
+        "dirty_records",
+    ] {
         assert_eq!(chunked[field], one[field], "{field}");
     }
     assert_eq!(one["dirty"], 2424);
     assert_eq!(one["records"], 21976);
+    // Every chunked output is the one-chunk output, byte for byte: rejects, report figures
+    // (the run ids differ), the coverage and the dirty records kept in the history.
+    let run_dir = |w: &Workdir, j: &serde_json::Value| {
+        let report = j["report_json"].as_str().unwrap();
+        w.path().join(report).parent().unwrap().to_path_buf()
+    };
+    let (a, b) = (run_dir(&small, &chunked), run_dir(&whole, &one));
+    let mut names: Vec<_> = std::fs::read_dir(a.join("rejects"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    for n in &names {
+        let (x, y) = (
+            std::fs::read(a.join("rejects").join(n)).unwrap(),
+            std::fs::read(b.join("rejects").join(n)).unwrap(),
+        );
+        assert!(x == y, "{n:?} differs");
+    }
+    let figures = |dir: &std::path::Path| {
+        let mut r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+        r["run_id"] = serde_json::Value::Null;
+        r["time"] = serde_json::Value::Null;
+        r
+    };
+    assert_eq!(figures(&a), figures(&b));
+    let dirty = |w: &Workdir| -> Vec<(String, i64)> {
+        let db = rusqlite::Connection::open(w.path().join(".yibao/state.db")).unwrap();
+        let mut st = db
+            .prepare("SELECT key, row FROM run_dirty ORDER BY key, row")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let d = dirty(&small);
+    // A key two dirty records share is kept once.
+    assert!(!d.is_empty() && d.len() as u64 <= one["dirty_records"].as_u64().unwrap());
+    assert_eq!(d, dirty(&whole));
 }
 
 /// Issue 14: input files are hashed while they are read (no second read); the history's hash

@@ -102,6 +102,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
             "report_html": html,
             "seconds": outcome.elapsed.as_secs_f64(),
             "largest_clean_chunk": outcome.largest_push,
+            "largest_reject_chunk": outcome.largest_rejects,
         }))?;
     } else {
         let mut text = yibao::report::text(report, ctx.verbose > 0);

@@ -92,70 +92,137 @@ pub struct Tally {
     codes: BTreeMap<(String, String), HashMap<String, (CodeWeight, bool)>>,
 }
 
+/// The column of a code field that holds the local code after the crosswalks.
+fn local_column(cf: &crate::workspace::CodeField) -> String {
+    if cf.national == cf.field {
+        format!("{}_local", cf.field)
+    } else {
+        cf.field.clone()
+    }
+}
+
+/// The columns of a mapped frame (as produced by `apply`) that the coverage of `ds` reads: a
+/// check carries these through its pass so that coverage comes out of the same pass.
+pub fn columns(ds: &Dataset, schema: &Schema) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |c: String| {
+        if schema.contains(&c) && !out.contains(&c) {
+            out.push(c);
+        }
+    };
+    for cf in &ds.codes {
+        add(local_column(cf));
+        add(map_column(&cf.field));
+        if let Some(n) = name_field(&cf.field) {
+            add(n.to_string());
+        }
+    }
+    if !ds.codes.is_empty() {
+        if let Some(a) = amount_field(ds.kind) {
+            add(a.to_string());
+        }
+    }
+    out
+}
+
+/// Per code field of `ds` (numbered in `field` by its place in `ds.codes`) and distinct local
+/// code of `frame`: its crosswalk family (`family`, null when unmapped), `records`, summed
+/// `amount` and first local `name`. A small frame: one row per distinct code.
+pub fn group(frame: LazyFrame, ds: &Dataset, schema: &Schema) -> PolarsResult<LazyFrame> {
+    let mut parts = Vec::new();
+    for (n, cf) in ds.codes.iter().enumerate() {
+        let local = local_column(cf);
+        if !schema.contains(&local) || !schema.contains(&map_column(&cf.field)) {
+            continue;
+        }
+        let amount = match amount_field(ds.kind).filter(|a| schema.contains(a)) {
+            Some(a) => col(a).cast(DataType::Float64).fill_null(lit(0.0)).sum(),
+            None => lit(0.0),
+        };
+        let name = match name_field(&cf.field).filter(|n| schema.contains(n)) {
+            Some(n) => col(n).cast(DataType::String).drop_nulls().first(),
+            None => lit(NULL).cast(DataType::String),
+        };
+        parts.push(
+            frame
+                .clone()
+                .filter(col(local.as_str()).is_not_null())
+                .group_by_stable([
+                    col(local.as_str()).cast(DataType::String).alias("code"),
+                    col(map_column(&cf.field).as_str())
+                        .cast(DataType::String)
+                        .alias("family"),
+                ])
+                .agg([
+                    len().cast(DataType::UInt64).alias("records"),
+                    amount.cast(DataType::Float64).alias("amount"),
+                    name.alias("name"),
+                ])
+                .with_column(lit(n as u32).cast(DataType::UInt32).alias("field")),
+        );
+    }
+    if parts.is_empty() {
+        return Ok(DataFrame::empty_with_schema(&grouped_schema()).lazy());
+    }
+    concat(parts, UnionArgs::default())
+}
+
+fn grouped_schema() -> Schema {
+    Schema::from_iter([
+        Field::new("code".into(), DataType::String),
+        Field::new("family".into(), DataType::String),
+        Field::new("records".into(), DataType::UInt64),
+        Field::new("amount".into(), DataType::Float64),
+        Field::new("name".into(), DataType::String),
+        Field::new("field".into(), DataType::UInt32),
+    ])
+}
+
 impl Tally {
-    /// Add a mapped frame of a dataset (as produced by `apply`).
+    /// Add a mapped frame of a dataset (as produced by `apply`), in one more pass over it.
     pub fn add(&mut self, frame: &LazyFrame, ds: &Dataset) -> PolarsResult<()> {
         let schema = frame.clone().collect_schema()?;
+        let grouped = crate::profile::collect(group(frame.clone(), ds, &schema)?)?;
+        self.absorb(ds, &grouped)
+    }
+
+    /// Add what [`group`] gave for a part of a dataset (a batch of a check's pass). Parts must
+    /// come in the dataset's order: a code's name is the first one met.
+    pub fn absorb(&mut self, ds: &Dataset, grouped: &DataFrame) -> PolarsResult<()> {
         let area = ds.area.clone().unwrap_or_default();
-        for cf in &ds.codes {
-            let local = if cf.national == cf.field {
-                format!("{}_local", cf.field)
-            } else {
-                cf.field.clone()
+        let fields = grouped.column("field")?.cast(&DataType::UInt32)?;
+        let fields = fields.u32()?.clone();
+        let codes = grouped.column("code")?.str()?.clone();
+        let records = grouped.column("records")?.u64()?.clone();
+        let amounts = grouped.column("amount")?.cast(&DataType::Float64)?;
+        let amounts = amounts.f64()?.clone();
+        let names = grouped.column("name")?.str()?.clone();
+        let fams = grouped.column("family")?.cast(&DataType::String)?;
+        let fams = fams.str()?.clone();
+        for i in 0..grouped.height() {
+            let Some(code) = codes.get(i) else { continue };
+            let Some(cf) = fields.get(i).and_then(|n| ds.codes.get(n as usize)) else {
+                continue;
             };
-            let amount = match amount_field(ds.kind).filter(|a| schema.contains(a)) {
-                Some(a) => col(a).cast(DataType::Float64).fill_null(lit(0.0)).sum(),
-                None => lit(0.0),
+            let fam = fams.get(i).map(str::to_string);
+            let family = match (cf.family, &fam) {
+                (_, Some(f)) => f.clone(),
+                (CodeFamily::One(f), None) => f.as_str().to_string(),
+                (CodeFamily::Catalog, None) => "catalog".to_string(),
             };
-            let name = match name_field(&cf.field).filter(|n| schema.contains(n)) {
-                Some(n) => col(n).cast(DataType::String).drop_nulls().first(),
-                None => lit(NULL).cast(DataType::String),
-            };
-            let grouped = crate::profile::collect(
-                frame
-                    .clone()
-                    .filter(col(local.as_str()).is_not_null())
-                    .group_by([
-                        col(local.as_str()).cast(DataType::String).alias("code"),
-                        col(map_column(&cf.field).as_str())
-                            .cast(DataType::String)
-                            .alias("family"),
-                    ])
-                    .agg([
-                        len().cast(DataType::UInt64).alias("records"),
-                        amount.alias("amount"),
-                        name.alias("name"),
-                    ]),
-            )?;
-            let codes = grouped.column("code")?.str()?.clone();
-            let records = grouped.column("records")?.u64()?.clone();
-            let amounts = grouped.column("amount")?.cast(&DataType::Float64)?;
-            let amounts = amounts.f64()?.clone();
-            let names = grouped.column("name")?.str()?.clone();
-            let fams = grouped.column("family")?.cast(&DataType::String)?;
-            let fams = fams.str()?.clone();
-            for i in 0..grouped.height() {
-                let Some(code) = codes.get(i) else { continue };
-                let fam = fams.get(i).map(str::to_string);
-                let family = match (cf.family, &fam) {
-                    (_, Some(f)) => f.clone(),
-                    (CodeFamily::One(f), None) => f.as_str().to_string(),
-                    (CodeFamily::Catalog, None) => "catalog".to_string(),
-                };
-                let entry = self
-                    .codes
-                    .entry((area.clone(), family))
-                    .or_default()
-                    .entry(code.to_string())
-                    .or_insert_with(|| (CodeWeight::default(), false));
-                entry.0.records += records.get(i).unwrap_or(0);
-                entry.0.amount += amounts.get(i).unwrap_or(0.0);
-                if entry.0.name.is_none() {
-                    entry.0.name = names.get(i).map(str::to_string);
-                }
-                entry.0.family = fam.clone().or(entry.0.family.take());
-                entry.1 |= fam.is_some();
+            let entry = self
+                .codes
+                .entry((area.clone(), family))
+                .or_default()
+                .entry(code.to_string())
+                .or_insert_with(|| (CodeWeight::default(), false));
+            entry.0.records += records.get(i).unwrap_or(0);
+            entry.0.amount += amounts.get(i).unwrap_or(0.0);
+            if entry.0.name.is_none() {
+                entry.0.name = names.get(i).map(str::to_string);
             }
+            entry.0.family = fam.clone().or(entry.0.family.take());
+            entry.1 |= fam.is_some();
         }
         Ok(())
     }

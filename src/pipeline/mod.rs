@@ -6,18 +6,20 @@
 
 pub mod record;
 pub mod setup;
+pub mod spool;
 pub mod trend;
 
 pub use setup::{pack_refs, setup, CheckError, Setup};
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use polars::prelude::{DataFrame, PolarsError};
+use polars::prelude::{DataFrame, PolarsError, Schema, SchemaExt};
 
 use crate::batch::{self, ManifestBatch, Summary};
 use crate::mapping::apply::apply;
-use crate::mapping::coverage::{Coverage, Tally};
+use crate::mapping::coverage::{self, Coverage, Tally};
 use crate::report::{self, Report};
 use crate::rules::engine::{self, EngineError, Input, Stop};
 use crate::source::dataset::read_dataset;
@@ -161,6 +163,8 @@ pub struct RunOutcome {
     /// The most clean records handed to the batch planner at once: a chunk's worth at most,
     /// whatever the dataset's size (the memory bound's mechanism).
     pub largest_push: u64,
+    /// The most rejects (dirty or warned records) handed over at once: a chunk's at most.
+    pub largest_rejects: u64,
     /// `out/<run-id>/`.
     pub out_dir: PathBuf,
     /// Dirty records handed to the history (a key two of them share is stored once).
@@ -315,32 +319,29 @@ pub fn run(
         reads.push(read);
     }
 
-    // map
-    let mut tally = Tally::default();
+    // map: the crosswalks are applied to each chunk as the check reads it; mapping coverage
+    // is tallied from the same pass, batch by batch (runs with history)
     let mut inputs = Vec::new();
     for (ds, read) in datasets.iter().zip(&reads) {
         let frame = timed(progress, &mut times, Stage::Map, ds.name.clone(), || {
-            let frame = apply(read.frame.clone(), ds, &crosswalks).map_err(polars_err)?;
-            if history.is_some() && !ds.codes.is_empty() {
-                tally.add(&frame, ds).map_err(polars_err)?;
-            }
-            Ok(frame)
+            apply(read.frame.clone(), ds, &crosswalks).map_err(polars_err)
         })?;
         // Each chunk is sliced before the crosswalks, so that only its rows are read.
-        inputs.push(Input::sliced(ds, frame, |offset, len| {
+        let mut input = Input::sliced(ds, frame.clone(), |offset, len| {
             apply(read.frame.clone().slice(offset, len), ds, &crosswalks)
-        }));
+        });
+        if history.is_some() && !ds.codes.is_empty() {
+            let schema = frame.clone().collect_schema().map_err(polars_err)?;
+            let carry = coverage::columns(ds, &schema);
+            let part: Schema = carry.iter().filter_map(|c| schema.get_field(c)).collect();
+            let owned = (*ds).clone();
+            input = input.tallied(
+                carry,
+                Arc::new(move |batch| coverage::group(batch, &owned, &part)),
+            );
+        }
+        inputs.push(input);
     }
-    let coverage = tally.finish();
-    let (codes, mapped) = coverage
-        .iter()
-        .fold((0u64, 0u64), |(a, b), c| (a + c.codes, b + c.codes_mapped));
-    let coverage_rate = (codes > 0).then(|| mapped as f64 / codes as f64);
-    let coverage_breached = match (ws.thresholds.coverage, coverage_rate) {
-        (Some(t), Some(c)) => c < t,
-        _ => false,
-    };
-
     // check; the clean records go to the batch planner out of the same pass, chunk by chunk
     let engine_opts = engine::Options {
         samples: plan.samples,
@@ -357,7 +358,7 @@ pub fn run(
             .map(|p| format!("{}@{}", p.name, p.version))
             .collect(),
     );
-    let mut emitter = match plan.emit {
+    let emitter = match plan.emit {
         Emit::Nothing => None,
         Emit::DryRun => Some(batch::Emitter::new(
             ws,
@@ -384,34 +385,46 @@ pub fn run(
         what: what.clone(),
     });
     let start = Instant::now();
-    let mut failed: Option<batch::BatchError> = None;
-    let result = {
-        let mut on_clean = |ds: &Dataset, records: &DataFrame, last: bool| -> Result<(), Stop> {
-            let Some(e) = emitter.as_mut() else {
-                return Ok(());
-            };
-            e.push(ds, records, last, &mut |name, entry| {
-                progress(Progress::Batch {
-                    dataset: name.to_string(),
-                    entry: entry.clone(),
-                })
-            })
-            .map_err(|err| {
-                failed = Some(err);
-                Stop
-            })
-        };
-        engine::check(&inputs, &rules, context, &engine_opts, &mut on_clean)
+    let out_dir = ws.out.join(&id);
+    let mut sinks = Sinks {
+        ws,
+        emitter,
+        // A dry run writes nothing, not even the rejects.
+        rejects: (plan.emit != Emit::DryRun).then(|| RejectFiles::new(out_dir.join("rejects"))),
+        spool: match history {
+            Some(_) => Some(spool::Spool::new(&ws.out).map_err(|e| io_err(&ws.out, e))?),
+            None => None,
+        },
+        progress: &mut *progress,
+        coverage: history.map(|_| Tally::default()),
+        largest_rejects: 0,
+        failed: None,
     };
-    let mut outcome = match result {
+    let outcome = engine::check(&inputs, &rules, context, &engine_opts, &mut sinks);
+    let Sinks {
+        emitter,
+        rejects,
+        spool,
+        coverage,
+        largest_rejects,
+        failed,
+        ..
+    } = sinks;
+    let outcome = match outcome {
         Ok(o) => o,
         Err(EngineError::Stopped) => {
-            return Err(match failed.take() {
-                Some(e) => miette::Report::new(e),
-                None => miette::Report::new(EngineError::Stopped),
-            })
+            return Err(failed.unwrap_or_else(|| miette::Report::new(EngineError::Stopped)))
         }
         Err(e) => return Err(e.into()),
+    };
+    let coverage = coverage.map(Tally::finish).unwrap_or_default();
+    let (codes, mapped) = coverage
+        .iter()
+        .fold((0u64, 0u64), |(a, b), c| (a + c.codes, b + c.codes_mapped));
+    let coverage_rate = (codes > 0).then(|| mapped as f64 / codes as f64);
+    let coverage_breached = match (ws.thresholds.coverage, coverage_rate) {
+        (Some(t), Some(c)) => c < t,
+        _ => false,
     };
     let largest_push = emitter.as_ref().map_or(0, |e| e.largest_push);
     let batches = emitter.map(batch::Emitter::finish).transpose()?;
@@ -427,27 +440,21 @@ pub fn run(
         ws.name.clone(),
         pack_refs(&packs),
         code_sets.clone(),
-        outcome.datasets.clone(),
+        outcome.datasets,
         ws.thresholds.dirty_rate,
     );
 
     // report.json and the rejects (not for a dry run)
-    let out_dir = ws.out.join(&id);
     let mut report_path = None;
-    let mut dirty = Vec::new();
-    if plan.emit != Emit::DryRun {
+    if let Some(rejects) = rejects {
         let path = timed(
             progress,
             &mut times,
             Stage::Report,
             out_dir.display().to_string(),
-            || write_report(&out_dir, &report, &mut outcome.rejects),
+            || write_report(&out_dir, &report, rejects),
         )?;
         report_path = Some(path);
-        if history.is_some() {
-            dirty = record::dirty_records(ws, &outcome).map_err(polars_err)?;
-        }
-        outcome.rejects = Vec::new();
     }
     drop(inputs);
     drop(reads);
@@ -460,6 +467,7 @@ pub fn run(
         coverage_breached,
         batches,
         largest_push,
+        largest_rejects,
         out_dir,
         dirty_records: 0,
         stage_times: Vec::new(),
@@ -475,7 +483,10 @@ pub fn run(
             Stage::Report,
             "history".into(),
             || {
-                let n = dirty.len();
+                let spool = spool.ok_or_else(|| {
+                    miette::miette!(code = "yibao::internal::spool", "no dirty-record spool")
+                })?;
+                let n = spool.len() as usize;
                 let rec = record::run_record(
                     ws,
                     &out.report,
@@ -487,11 +498,11 @@ pub fn run(
                         coverage_rate: out.coverage_rate,
                         breached: out.report.breached || out.coverage_breached,
                         inputs: files,
-                        dirty,
                         batches: figures,
                     },
                 );
-                store.record_run(&rec)?;
+                let mut dirty = spool.read().map_err(|e| io_err(&ws.out, e))?;
+                store.record_run_with(&rec, &mut dirty)?;
                 let since = started - h.since;
                 let view = trend::load(
                     store,
@@ -512,26 +523,129 @@ pub fn run(
     Ok(out)
 }
 
-/// Write `report.json` and `rejects/<dataset>.csv` into `dir`; returns the path of report.json.
-/// Each file is written atomically; the rejects are serialised straight into the file that is
-/// renamed into place (at 10M records they are hundreds of megabytes).
-fn write_report(
-    dir: &Path,
-    report: &Report,
-    rejects: &mut [(String, polars::prelude::DataFrame)],
-) -> miette::Result<PathBuf> {
-    let rejects_dir = dir.join("rejects");
-    std::fs::create_dir_all(&rejects_dir).map_err(|e| io_err(&rejects_dir, e))?;
-    for (name, df) in rejects.iter_mut() {
-        let path = confined(&rejects_dir, &[&format!("{name}.csv")])?;
-        crate::atomic::write_with(&path, |w| {
-            report::write_rejects_csv(df, w).map_err(std::io::Error::other)
-        })
-        .map_err(|e| io_err(&path, e))?;
-    }
+/// Put the rejects written during the check into place, then write `report.json` into `dir`;
+/// returns the path of report.json. Each file is written atomically.
+fn write_report(dir: &Path, report: &Report, rejects: RejectFiles) -> miette::Result<PathBuf> {
+    rejects.commit()?;
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let path = dir.join("report.json");
     crate::atomic::write(&path, &report::json(report)).map_err(|e| io_err(&path, e))?;
     Ok(path)
+}
+
+/// `rejects/<dataset>.csv` of a run, written while the check runs, a chunk at a time (at 10M
+/// records they are hundreds of megabytes): each into a temporary file beside its place, renamed
+/// into place only when the check has ended well.
+struct RejectFiles {
+    dir: PathBuf,
+    open: Vec<(PathBuf, crate::atomic::Writer)>,
+}
+
+impl RejectFiles {
+    fn new(dir: PathBuf) -> RejectFiles {
+        RejectFiles {
+            dir,
+            open: Vec::new(),
+        }
+    }
+
+    /// Append a chunk of `dataset`'s rejects (the first with the header).
+    fn append(&mut self, dataset: &str, rejects: &DataFrame) -> miette::Result<()> {
+        let path = confined(&self.dir, &[&format!("{dataset}.csv")])?;
+        let first = !self.open.iter().any(|(p, _)| *p == path);
+        if first {
+            let w = crate::atomic::Writer::new(&path).map_err(|e| io_err(&path, e))?;
+            self.open.push((path.clone(), w));
+        }
+        let Some((_, w)) = self.open.iter_mut().find(|(p, _)| *p == path) else {
+            return Ok(());
+        };
+        crate::sheet::write_frame_part(rejects, w, first).map_err(|e| match e {
+            PolarsError::IO { error, .. } => {
+                io_err(&path, std::io::Error::new(error.kind(), error.to_string()))
+            }
+            e => polars_err(e),
+        })
+    }
+
+    fn commit(self) -> miette::Result<()> {
+        for (path, w) in self.open {
+            w.commit().map_err(|e| io_err(&path, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// What the check's chunks go to: the rejects' files, the history's spool of dirty records and
+/// the batch emitter. The first failure is kept and stops the check.
+struct Sinks<'a, 'p> {
+    ws: &'a Workspace,
+    emitter: Option<batch::Emitter<'a>>,
+    rejects: Option<RejectFiles>,
+    spool: Option<spool::Spool>,
+    progress: &'p mut dyn FnMut(Progress),
+    coverage: Option<Tally>,
+    largest_rejects: u64,
+    failed: Option<miette::Report>,
+}
+
+impl Sinks<'_, '_> {
+    fn fail(&mut self, e: miette::Report) -> Stop {
+        self.failed.get_or_insert(e);
+        Stop
+    }
+}
+
+impl engine::Consumer for Sinks<'_, '_> {
+    fn rejects(&mut self, ds: &Dataset, rejects: &DataFrame) -> Result<(), Stop> {
+        self.largest_rejects = self.largest_rejects.max(rejects.height() as u64);
+        if let Some(files) = self.rejects.as_mut() {
+            if let Err(e) = files.append(&ds.name, rejects) {
+                return Err(self.fail(e));
+            }
+        }
+        if let Some(spool) = self.spool.as_mut() {
+            let written = record::dirty_of(self.ws, &ds.name, rejects)
+                .map_err(polars_err)
+                .and_then(|dirty| {
+                    dirty
+                        .iter()
+                        .try_for_each(|d| spool.push(d))
+                        .map_err(|e| io_err(&self.ws.out, e))
+                });
+            if let Err(e) = written {
+                return Err(self.fail(e));
+            }
+        }
+        Ok(())
+    }
+
+    fn tallied(&mut self, ds: &Dataset, grouped: &DataFrame) -> Result<(), Stop> {
+        let Some(tally) = self.coverage.as_mut() else {
+            return Ok(());
+        };
+        match tally.absorb(ds, grouped) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(polars_err(e))),
+        }
+    }
+
+    fn clean(&mut self, ds: &Dataset, records: &DataFrame, last: bool) -> Result<(), Stop> {
+        let Some(e) = self.emitter.as_mut() else {
+            return Ok(());
+        };
+        let progress = &mut *self.progress;
+        let pushed = e.push(ds, records, last, &mut |name, entry| {
+            progress(Progress::Batch {
+                dataset: name.to_string(),
+                entry: entry.clone(),
+            })
+        });
+        match pushed {
+            Ok(()) => Ok(()),
+            Err(err) => Err(self.fail(miette::Report::new(err))),
+        }
+    }
 }
 
 /// An input file as the history keeps it: its path relative to the workspace, and the size and

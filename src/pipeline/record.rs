@@ -1,11 +1,11 @@
 //! What a run leaves in the history: its figures flattened into rows, and its dirty records'
-//! identities taken from the check's rejects (the records whose `errors` list is not empty).
+//! identities taken from each chunk of the check's rejects (the records whose `errors` list is
+//! not empty), spooled to disk until the run is recorded ([`super::spool`]).
 
 use polars::prelude::*;
 
 use crate::mapping::coverage::Coverage;
 use crate::report::{location, Report};
-use crate::rules::engine::Outcome;
 use crate::rules::Severity;
 use crate::store::history::{
     BatchFigure, CoverageFigure, DirtyRecord, Figure, InputFile, RunRecord, SampleRow,
@@ -26,8 +26,6 @@ pub struct Extra<'a> {
     pub breached: bool,
     /// Input files with their hashes.
     pub inputs: Vec<InputFile>,
-    /// Dirty records.
-    pub dirty: Vec<DirtyRecord>,
     /// Batches.
     pub batches: Vec<BatchFigure>,
 }
@@ -146,17 +144,19 @@ pub fn run_record(ws: &Workspace, report: &Report, extra: Extra<'_>) -> RunRecor
             })
             .collect(),
         samples,
-        dirty_records: extra.dirty,
+        // Streamed into the store from the run's spool (`Store::record_run_with`).
+        dirty_records: Vec::new(),
         batches: extra.batches,
     }
 }
 
-/// The identities of the dirty records in a check's rejects: per dataset, its key fields joined
-/// by `|` (the source location when it has no key, or a key field is empty), where it was read,
-/// and the error rules it failed. Records with warnings only are not dirty and are left out.
-pub fn dirty_records(ws: &Workspace, outcome: &Outcome) -> PolarsResult<Vec<DirtyRecord>> {
+/// The identities of the dirty records among a chunk of a dataset's rejects: its key fields
+/// joined by `|` (the source location when it has no key, or a key field is empty), where it
+/// was read, and the error rules it failed. Records with warnings only are not dirty and are
+/// left out.
+pub fn dirty_of(ws: &Workspace, name: &str, df: &DataFrame) -> PolarsResult<Vec<DirtyRecord>> {
     let mut out = Vec::new();
-    for (name, df) in &outcome.rejects {
+    {
         let schema = df.schema();
         let keys: Vec<String> = ws
             .dataset(name)
@@ -213,7 +213,7 @@ pub fn dirty_records(ws: &Workspace, outcome: &Outcome) -> PolarsResult<Vec<Dirt
                 _ => loc.clone(),
             };
             out.push(DirtyRecord {
-                dataset: name.clone(),
+                dataset: name.to_string(),
                 key,
                 file: f.to_string(),
                 sheet: sh.map(str::to_string),

@@ -1,15 +1,16 @@
-//! Running rules over datasets: one streaming pass per dataset computes a boolean column per
-//! rule. The pass's batches are summed as they come ([`super::tally`]) into counts, the
-//! dirty-data rate and per-institution figures; only the flagged (dirty or warned) rows are kept,
-//! with a copy of their fields, and give the samples and the rejects. When asked, each chunk's
-//! clean records are handed to the caller as soon as the chunk is checked (the batch planner),
-//! so the clean records are never held beyond a chunk. Memory follows the flagged records and
-//! one chunk, not the input.
+//! Running rules over datasets: one streaming pass per chunk of a dataset computes a boolean
+//! column per rule. The pass's batches are summed as they come ([`super::tally`]) into counts,
+//! the dirty-data rate and per-institution figures. What a chunk leaves behind goes to a
+//! [`Consumer`] as soon as the chunk is checked: its flagged (dirty or warned) records as
+//! rejects, with a copy of their fields, and, when asked, its clean records (the batch planner).
+//! Only a rule's first failing records are kept, as its samples. Memory follows one chunk, not
+//! the input.
 //!
 //! Figures follow `../shared/PRODUCT.md`: a record is dirty when it fails at least one rule of
 //! severity error; warnings are counted apart.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use miette::Diagnostic;
 use polars::prelude::*;
@@ -27,6 +28,11 @@ use crate::workspace::{Dataset, DatasetKind};
 /// them: built so that the slice reaches the reader rather than cutting a frame already read.
 pub type Slicer<'a> = Box<dyn Fn(i64, IdxSize) -> PolarsResult<LazyFrame> + 'a>;
 
+/// A figure the caller gathers from the check's own pass: given a batch of the pass with the
+/// [`Input::carry`] columns (as the frame has them), a small frame to hand to
+/// [`Consumer::tallied`] (mapping coverage: one row per distinct local code).
+pub type Grouper = Arc<dyn Fn(LazyFrame) -> PolarsResult<LazyFrame> + Send + Sync>;
+
 /// A dataset to check: its declaration and its frame (after crosswalks were applied).
 pub struct Input<'a> {
     /// The dataset.
@@ -35,6 +41,10 @@ pub struct Input<'a> {
     pub frame: LazyFrame,
     /// Its records a chunk at a time; without it, chunks are slices of `frame`.
     pub slicer: Option<Slicer<'a>>,
+    /// Columns of `frame` carried through the pass for `grouper`.
+    pub carry: Vec<String>,
+    /// Run on every batch of the pass (see [`Grouper`]).
+    pub grouper: Option<Grouper>,
 }
 
 impl<'a> Input<'a> {
@@ -44,6 +54,8 @@ impl<'a> Input<'a> {
             dataset,
             frame,
             slicer: None,
+            carry: Vec::new(),
+            grouper: None,
         }
     }
 
@@ -57,7 +69,16 @@ impl<'a> Input<'a> {
             dataset,
             frame,
             slicer: Some(Box::new(slicer)),
+            carry: Vec::new(),
+            grouper: None,
         }
+    }
+
+    /// The same, with `grouper` run on each batch of the pass over the `carry` columns.
+    pub fn tallied(mut self, carry: Vec<String>, grouper: Grouper) -> Self {
+        self.carry = carry;
+        self.grouper = Some(grouper);
+        self
     }
 
     fn chunk(&self, offset: i64, len: IdxSize) -> PolarsResult<LazyFrame> {
@@ -157,8 +178,6 @@ pub struct DatasetResult {
 pub struct Outcome {
     /// Per dataset.
     pub datasets: Vec<DatasetResult>,
-    /// The dirty records of each dataset: file, sheet, row, errors, warnings, then its fields.
-    pub rejects: Vec<(String, DataFrame)>,
 }
 
 /// Settings of a check.
@@ -166,9 +185,9 @@ pub struct Outcome {
 pub struct Options {
     /// Sample rows kept per rule.
     pub samples: usize,
-    /// Collect the rejects.
+    /// Hand each chunk's rejects to the consumer ([`Consumer::rejects`]).
     pub rejects: bool,
-    /// Hand each chunk's clean records to the caller (`check`'s `on_clean`), for `batch`.
+    /// Hand each chunk's clean records to the consumer ([`Consumer::clean`]), for `batch`.
     pub clean: bool,
     /// Records per pass ([`chunk_rows`]).
     pub chunk_rows: IdxSize,
@@ -248,49 +267,85 @@ impl EngineError {
     }
 }
 
-/// What the clean records of a dataset are handed over to: each chunk's, in the dataset's
-/// order, then an empty frame of the same columns marking the dataset's end (`last`). A
-/// consumer that fails keeps its error and returns [`Stop`]; the check then ends with
-/// [`EngineError::Stopped`].
-pub type OnClean<'a> = &'a mut dyn FnMut(&Dataset, &DataFrame, bool) -> Result<(), Stop>;
+/// What a check hands over, chunk by chunk, in the dataset's order. A consumer that fails keeps
+/// its error and returns [`Stop`]; the check then ends with [`EngineError::Stopped`].
+pub trait Consumer {
+    /// A chunk's dirty or warned records ([`Options::rejects`]): `file, sheet, row, errors,
+    /// warnings` (rule ids joined by `;`), then the record's fields as read. Chunks without any
+    /// are not handed over.
+    fn rejects(&mut self, dataset: &Dataset, rejects: &DataFrame) -> Result<(), Stop> {
+        let _ = (dataset, rejects);
+        Ok(())
+    }
 
-/// The consumer of clean records failed (it holds the reason).
+    /// What the input's [`Grouper`] made of a chunk's batches, one frame per batch, in order.
+    fn tallied(&mut self, dataset: &Dataset, grouped: &DataFrame) -> Result<(), Stop> {
+        let _ = (dataset, grouped);
+        Ok(())
+    }
+
+    /// A chunk's clean records ([`Options::clean`]): the fields as read (text, crosswalks
+    /// applied). After the last chunk, an empty frame of the same columns with `last` marks the
+    /// dataset's end.
+    fn clean(&mut self, dataset: &Dataset, records: &DataFrame, last: bool) -> Result<(), Stop> {
+        let _ = (dataset, records, last);
+        Ok(())
+    }
+}
+
+/// The consumer of a check's records failed (it holds the reason).
 #[derive(Debug, Clone, Copy)]
 pub struct Stop;
 
+/// A consumer that keeps every dataset's rejects in memory: for small checks (a rule's
+/// examples, tests), never for a workspace's data.
+#[derive(Default)]
+pub struct Collect {
+    /// Per dataset with any, its rejects in order.
+    pub rejects: Vec<(String, DataFrame)>,
+}
+
+impl Consumer for Collect {
+    fn rejects(&mut self, dataset: &Dataset, rejects: &DataFrame) -> Result<(), Stop> {
+        match self.rejects.last_mut() {
+            Some((name, df)) if *name == dataset.name => {
+                df.vstack_mut(rejects).map_err(|_| Stop)?;
+            }
+            _ => self.rejects.push((dataset.name.clone(), rejects.clone())),
+        }
+        Ok(())
+    }
+}
+
 /// Check `inputs` against `rules`. `ctx` carries code sets and dictionaries; references to other
-/// datasets are filled in here. With [`Options::clean`], the clean records come out of the same
-/// pass, chunk by chunk, to `on_clean(dataset, records, last)`: the record's fields as read
-/// (text, crosswalks applied), a chunk's worth at most; an error there stops the check.
+/// datasets are filled in here. Each chunk's rejects and (with [`Options::clean`]) clean records
+/// go to `consumer` before the next chunk is read; an error there stops the check.
 pub fn check(
     inputs: &[Input<'_>],
     rules: &[Rule],
     mut ctx: Context,
     opts: &Options,
-    on_clean: OnClean<'_>,
+    consumer: &mut dyn Consumer,
 ) -> Result<Outcome, EngineError> {
     prepare_references(inputs, rules, &mut ctx)?;
     let sums = prepare_detail_sums(inputs, rules)?;
     let mut datasets = Vec::new();
-    let mut rejects = Vec::new();
     for input in inputs {
-        let (result, reject) = check_one(input, rules, &ctx, &sums, opts, on_clean)?;
-        datasets.push(result);
-        if let Some(r) = reject {
-            rejects.push((input.dataset.name.clone(), r));
-        }
+        datasets.push(check_one(input, rules, &ctx, &sums, opts, consumer)?);
     }
-    Ok(Outcome { datasets, rejects })
+    Ok(Outcome { datasets })
 }
 
-/// A check without clean records handed over.
+/// A check whose rejects are kept in memory and returned beside the figures (small inputs).
 pub fn check_only(
     inputs: &[Input<'_>],
     rules: &[Rule],
     ctx: Context,
     opts: &Options,
-) -> Result<Outcome, EngineError> {
-    check(inputs, rules, ctx, opts, &mut |_, _, _| Ok(()))
+) -> Result<(Outcome, Vec<(String, DataFrame)>), EngineError> {
+    let mut keep = Collect::default();
+    let outcome = check(inputs, rules, ctx, opts, &mut keep)?;
+    Ok((outcome, keep.rejects))
 }
 
 /// Distinct values of every field that a `reference` rule points at.
@@ -382,8 +437,8 @@ fn check_one(
     ctx: &Context,
     sums: &BTreeMap<String, DataFrame>,
     opts: &Options,
-    on_clean: OnClean<'_>,
-) -> Result<(DatasetResult, Option<DataFrame>), EngineError> {
+    consumer: &mut dyn Consumer,
+) -> Result<DatasetResult, EngineError> {
     let ds = input.dataset;
     let mut frame = input.frame.clone();
     let schema = frame.collect_schema()?;
@@ -507,6 +562,13 @@ fn check_one(
         }
     }
     select.extend(fields.iter().map(|(raw, _)| col(raw.as_str())));
+    let carry: Vec<String> = input
+        .carry
+        .iter()
+        .filter(|c| schema.contains(c))
+        .cloned()
+        .collect();
+    select.extend(carry.iter().map(|c| col(c.as_str())));
     let errors: Vec<Expr> = active
         .iter()
         .enumerate()
@@ -561,18 +623,43 @@ fn check_one(
     // kept. Chunks come in the dataset's order, so samples are its first failing records.
     let mut tally = Tally {
         clean_columns: opts.clean.then(|| fields.clone()),
+        grouper: input.grouper.clone().map(|g| (carry.clone(), g)),
         ..Tally::default()
     };
     let mut offset: i64 = 0;
+    // Each rule's first failing records, from the first chunks that have them.
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); active.len()];
     loop {
         let chunk = indexing(input.chunk(offset, opts.chunk_rows)?, offset);
         let before = tally.records;
         if let Err(e) = tally::run(&mut tally, query(chunk.clone()), &counted, inst) {
             return Err(blame(chunk, e));
         }
-        // The chunk's clean records go out before the next chunk is read.
+        // What the chunk leaves behind goes out before the next chunk is read.
+        let flagged = tally.flagged_frame(&out_schema)?;
+        for (n, kept) in samples.iter_mut().enumerate() {
+            if kept.len() < opts.samples && flagged.height() > 0 {
+                let more =
+                    samples_of(&flagged, &format!("f{n}"), &keys, opts.samples - kept.len())?;
+                kept.extend(more);
+            }
+        }
+        if opts.rejects && flagged.height() > 0 {
+            let rejects = rejects_of(&flagged, &active, &fields)?;
+            drop(flagged);
+            consumer
+                .rejects(ds, &rejects)
+                .map_err(|Stop| EngineError::Stopped)?;
+        }
+        for part in std::mem::take(&mut tally.grouped) {
+            consumer
+                .tallied(ds, &part)
+                .map_err(|Stop| EngineError::Stopped)?;
+        }
         for part in std::mem::take(&mut tally.clean) {
-            on_clean(ds, &part, false).map_err(|Stop| EngineError::Stopped)?;
+            consumer
+                .clean(ds, &part, false)
+                .map_err(|Stop| EngineError::Stopped)?;
         }
         let read = tally.records - before;
         if read < opts.chunk_rows as u64 {
@@ -586,10 +673,11 @@ fn check_one(
             .map(|(_, name)| Column::new_empty(name.as_str().into(), &DataType::String))
             .collect();
         let end = DataFrame::new(0, columns)?;
-        on_clean(ds, &end, true).map_err(|Stop| EngineError::Stopped)?;
+        consumer
+            .clean(ds, &end, true)
+            .map_err(|Stop| EngineError::Stopped)?;
     }
     tally.sums.resize(counted.len(), 0);
-    let df = tally.flagged_frame(&out_schema)?;
     let records = tally.records;
     let sums: HashMap<&str, u64> = counted
         .iter()
@@ -600,17 +688,12 @@ fn check_one(
     let dirty = count("__dirty");
     let warned = count("__warn");
     let mut results = Vec::new();
-    for (n, rule) in active.iter().enumerate() {
+    for ((n, rule), samples) in active.iter().enumerate().zip(samples) {
         let failed = count(&format!("f{n}"));
         let applicable = if rule.when.is_some() {
             count(&format!("a{n}"))
         } else {
             records
-        };
-        let samples = if failed > 0 && opts.samples > 0 {
-            samples_of(&df, &format!("f{n}"), &keys, opts.samples)?
-        } else {
-            Vec::new()
         };
         results.push(RuleResult {
             id: rule.id.clone(),
@@ -630,26 +713,18 @@ fn check_one(
     } else {
         Vec::new()
     };
-    let reject = if opts.rejects && dirty + warned > 0 {
-        Some(rejects_of(&df, &active, &fields)?)
-    } else {
-        None
-    };
-    Ok((
-        DatasetResult {
-            name: ds.name.clone(),
-            kind: ds.kind,
-            area: ds.area.clone(),
-            records,
-            dirty,
-            rate: ratio(dirty, records),
-            warned,
-            rules: results,
-            skipped,
-            institutions,
-        },
-        reject,
-    ))
+    Ok(DatasetResult {
+        name: ds.name.clone(),
+        kind: ds.kind,
+        area: ds.area.clone(),
+        records,
+        dirty,
+        rate: ratio(dirty, records),
+        warned,
+        rules: results,
+        skipped,
+        institutions,
+    })
 }
 
 /// The column numbering a dataset's records for uniqueness rules.
@@ -716,7 +791,7 @@ fn institutions_of(tally: &Tally) -> Vec<InstitutionResult> {
 }
 
 /// The dirty (or warned) records: location, the rules failed, then the record's own fields
-/// (`fields`: the copy's column and the field's name), sorted by location.
+/// (`fields`: the copy's column and the field's name), in the order read.
 fn rejects_of(
     flagged: &DataFrame,
     active: &[&Rule],
@@ -754,32 +829,7 @@ fn rejects_of(
             .iter()
             .map(|(raw, name)| col(raw.as_str()).alias(name.as_str())),
     );
-    let rejects = flagged.clone().lazy().select(cols);
-    // Chunks and batches come in the dataset's order, which is location order for a single
-    // file or sheet; sorting would copy every column of every flagged record.
-    if in_location_order(flagged)? {
-        rejects.collect()
-    } else {
-        rejects
-            .sort(["file", "sheet", "row"], SortMultipleOptions::default())
-            .collect()
-    }
-}
-
-/// Whether the flagged rows already run in (file, sheet, row) order.
-fn in_location_order(flagged: &DataFrame) -> PolarsResult<bool> {
-    let file = flagged.column("_file")?.cast(&DataType::String)?;
-    // A missing sheet sorts as the empty name, as in the rejects.
-    let sheet = flagged.column("_sheet")?.cast(&DataType::String)?;
-    let row = flagged.column("_row")?.cast(&DataType::UInt64)?;
-    let (file, sheet, row) = (file.str()?, sheet.str()?, row.u64()?);
-    let mut last: Option<(&str, &str, u64)> = None;
-    for ((f, s), r) in file.iter().zip(sheet.iter()).zip(row.iter()) {
-        let here = (f.unwrap_or(""), s.unwrap_or(""), r.unwrap_or(0));
-        if last.is_some_and(|l| l > here) {
-            return Ok(false);
-        }
-        last = Some(here);
-    }
-    Ok(true)
+    // Chunks and batches come in the dataset's order: files sorted by path, sheets in workbook
+    // order, rows ascending (source order, docs/REPORT.md).
+    flagged.clone().lazy().select(cols).collect()
 }

@@ -176,12 +176,13 @@ fn failing_rows(rule: &Rule, ctx: Context) -> PolarsResult<Vec<u64>> {
         clean: false,
         ..Options::default()
     };
-    let outcome = super::engine::check_only(&inputs, std::slice::from_ref(rule), ctx, &opts)
-        .map_err(|e| polars_err!(ComputeError: "{e}"))?;
+    let (outcome, rejects) =
+        super::engine::check_only(&inputs, std::slice::from_ref(rule), ctx, &opts)
+            .map_err(|e| polars_err!(ComputeError: "{e}"))?;
     if let Some(skip) = outcome.datasets[0].skipped.first() {
         polars_bail!(ComputeError: "{}", skip.reason);
     }
-    let Some((_, rejects)) = outcome.rejects.iter().find(|(n, _)| n == "examples") else {
+    let Some((_, rejects)) = rejects.iter().find(|(n, _)| n == "examples") else {
         return Ok(Vec::new());
     };
     let rows = rejects.column("row")?.cast(&DataType::UInt64)?;

@@ -26,6 +26,11 @@ pub struct Tally {
     pub clean_columns: Option<Vec<(String, String)>>,
     /// The clean rows of the batches since last taken.
     pub clean: Vec<DataFrame>,
+    /// When set, each batch's `carry` columns go through the grouper, its result kept in
+    /// [`Tally::grouped`] until taken.
+    pub grouper: Option<(Vec<String>, super::engine::Grouper)>,
+    /// The grouper's results since last taken.
+    pub grouped: Vec<DataFrame>,
 }
 
 impl Tally {
@@ -57,6 +62,13 @@ impl Tally {
                     .or_default();
                 entry.0 += records.get(i).unwrap_or(0);
                 entry.1 += dirty.get(i).unwrap_or(0);
+            }
+        }
+        if let Some((carry, grouper)) = &self.grouper {
+            let part = batch.select(carry.iter().map(String::as_str))?;
+            let out = grouper(part.lazy())?.collect()?;
+            if out.height() > 0 {
+                self.grouped.push(out);
             }
         }
         // Same semantics as `col("__dirty").or(col("__warn"))`: a null flag selects nothing.

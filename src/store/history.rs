@@ -228,6 +228,17 @@ impl Store {
     /// Record a run, all or nothing; drop the record identities of runs older than the latest
     /// [`KEEP_RECORD_RUNS`]. Returns the run's row id.
     pub fn record_run(&mut self, run: &RunRecord) -> Result<i64, StoreError> {
+        self.record_run_with(run, &mut std::iter::empty())
+    }
+
+    /// [`Store::record_run`] with more dirty records than the run lists: read one at a time from
+    /// `more` (a spool on disk), inside the same transaction, so that a run's millions of dirty
+    /// records are never all in memory.
+    pub fn record_run_with(
+        &mut self,
+        run: &RunRecord,
+        more: &mut dyn Iterator<Item = std::io::Result<DirtyRecord>>,
+    ) -> Result<i64, StoreError> {
         let sql = super::sqlite_err(&self.path);
         let tx = self.conn.transaction().map_err(sql)?;
         tx.execute(
@@ -312,7 +323,7 @@ impl Store {
                 ])
                 .map_err(sql)?;
             }
-            let mut names: HashMap<&str, i64> = HashMap::new();
+            let mut names: HashMap<String, i64> = HashMap::new();
             let mut add_name = tx
                 .prepare("INSERT OR IGNORE INTO history_names (text) VALUES (?1)")
                 .map_err(sql)?;
@@ -323,7 +334,9 @@ impl Store {
             let mut st = tx
                 .prepare("INSERT OR IGNORE INTO run_dirty VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
                 .map_err(sql)?;
-            for d in &run.dirty_records {
+            let listed = run.dirty_records.iter().cloned().map(Ok);
+            for d in listed.chain(more) {
+                let d = d.map_err(|source| StoreError::Spool { source })?;
                 let mut ids = [0i64; 3];
                 for (slot, text) in ids.iter_mut().zip([&d.dataset, &d.file, &d.rules]) {
                     *slot = match names.get(text.as_str()) {
@@ -333,7 +346,7 @@ impl Store {
                             let id: i64 = get_name
                                 .query_row(params![text], |r| r.get(0))
                                 .map_err(sql)?;
-                            names.insert(text.as_str(), id);
+                            names.insert(text.clone(), id);
                             id
                         }
                     };

@@ -227,6 +227,17 @@ pub enum StoreError {
         /// When it was imported.
         imported_at: String,
     },
+    /// The run's dirty records could not be read back from where they were spooled.
+    #[error("cannot read back the run's dirty records: {source}")]
+    #[diagnostic(
+        code(yibao::io::spool),
+        help("check free disk space in the workspace's out folder; nothing was recorded")
+    )]
+    Spool {
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// A version that is not loaded.
     #[error("{family} version `{version}` is not loaded")]
     #[diagnostic(code(yibao::codes::unknown_version), help("{help}"))]
