@@ -44,6 +44,7 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -388,6 +389,13 @@ def transcode(path, encoding, tmpdir):
     if encoding.lower().replace("-", "") in ("utf8", "utf8bom"):
         return path
     fd, tmp = tempfile.mkstemp(suffix=".csv", dir=tmpdir)
+    # iconv (glibc) when the machine has it: the strongest simple setup, several times faster
+    # than Python's codec. DUCKDB_TRANSCODE=python forces the codec.
+    if os.environ.get("DUCKDB_TRANSCODE", "iconv") == "iconv" and shutil.which("iconv"):
+        name = {"gbk": "GBK", "gb18030": "GB18030"}.get(encoding.lower(), encoding)
+        with os.fdopen(fd, "wb") as out:
+            subprocess.run(["iconv", "-c", "-f", name, "-t", "UTF-8", path], stdout=out, check=True)
+        return tmp
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, \
             open(path, encoding=encoding, errors="replace", newline="") as inp:
         while True:

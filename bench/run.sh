@@ -4,8 +4,12 @@
 # SQL) run in the same script. Results go to bench/out/; record them in docs/PERFORMANCE.md.
 #
 # usage: bench/run.sh [ROWS...]          default: 1000000 10000000
-#        STAGES="profile" bench/run.sh   stages to run (default: all of them:
+#        STAGES="profile" bench/run.sh   stages to run (default: all of them but scale:
 #                                        import generate profile suggest check batch run)
+#        STAGES=scale bench/run.sh 1000000 10000000 50000000
+#                                        issue 14's scale stage: per size, `run --nightly` on a
+#                                        fresh ledger and history, `check`, and DuckDB (fed by
+#                                        iconv) on the same rules; then peak RSS against 10M
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS_LIST=("$@")
@@ -13,6 +17,7 @@ ROWS_LIST=("$@")
 STAGES=${STAGES:-"import generate profile suggest check batch run"}
 OUT=bench/out
 mkdir -p "$OUT" bench/data
+SCALED=()
 
 # YIBAO_BIN: use an already built binary (skips the ~15-minute release build).
 if [ -n "${YIBAO_BIN:-}" ]; then
@@ -142,4 +147,33 @@ PY
     time_cmd "yibao-run-$ROWS" "$(( ROWS + SETL ))" "$BIN" -q --workspace "$WS" run --nightly || true
     echo "  run: $(cat "$OUT/yibao-run-$ROWS.out")"
   fi
+  if [[ " $STAGES " == *" scale "* ]]; then
+    # The whole nightly pipeline, then check alone, then the peer on the same rules.
+    rm -rf "$WS/out" "$WS/.yibao/state.db" "$WS/.yibao/state.db-wal" "$WS/.yibao/state.db-shm"
+    load_codes "$WS"
+    SETL=$(( $(wc -l < "$WS/data/settlements.csv") - 2 ))
+    SROWS=$(( ROWS + SETL ))
+    echo "  (scale: $ROWS fee details + $SETL settlements; free disk $(df -h --output=avail "$WS" | tail -1 | tr -d ' '))"
+    time_cmd "scale-run-$ROWS" "$SROWS" "$BIN" -q --workspace "$PWD/$WS" run --nightly || true
+    echo "  run: $(cat "$OUT/scale-run-$ROWS.out")"
+    time_cmd "scale-check-$ROWS" "$SROWS" "$BIN" -q --workspace "$PWD/$WS" check || true
+    REPORT=$(ls -d "$WS"/out/*/report.json | tail -1)
+    time_cmd "scale-duckdb-$ROWS" "$SROWS" python3 bench/duckdb_check.py "$WS" --report "$REPORT" --compare
+    DUCK=$(head -1 "$OUT/scale-duckdb-$ROWS.out")
+    echo "  duckdb detail: $(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("transcode (iconv) %.1f s, load+normalise %.1f s, rules %.1f s" % (d["transcode_s"], d["load_s"], d["rules_s"]))' "$DUCK")"
+    echo "  $(grep '^agreement:' "$OUT/scale-duckdb-$ROWS.out")"
+    Y=$(secs_of "scale-check-$ROWS"); D=$(secs_of "scale-duckdb-$ROWS")
+    echo "  ratio check/DuckDB time: $(awk -v y="$Y" -v d="$D" 'BEGIN{printf "%.2f", (d>0? y/d : 0)}')  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    SCALED+=("$ROWS")
+  fi
 done
+if [ ${#SCALED[@]} -gt 0 ]; then
+  # Peak RSS of run at each size against its peak at 10M (the issue's bound: at most 1.25x).
+  peak_of() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$OUT/scale-run-$1.time"; }
+  BASE=""
+  [ -f "$OUT/scale-run-10000000.time" ] && BASE=$(peak_of 10000000)
+  for R in "${SCALED[@]}"; do
+    P=$(peak_of "$R")
+    printf "  scale: run %12s rows  peak %6s MB%s\n" "$R" "$P" "${BASE:+ ($(awk -v p="$P" -v b="$BASE" 'BEGIN{printf "%.2f", p/b}')x the 10M peak)}"
+  done
+fi

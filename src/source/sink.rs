@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -17,7 +18,7 @@ use super::normalise::{is_iso_date, iso_date, normalise, Changes};
 use super::ReadError;
 
 /// Rows per chunk written.
-const CHUNK_ROWS: usize = 128 * 1024;
+pub(crate) const CHUNK_ROWS: usize = 128 * 1024;
 /// Sample locations kept per defect kind.
 const MAX_SAMPLES: usize = 10;
 
@@ -117,26 +118,37 @@ fn builder(name: &str) -> StringChunkedBuilder {
     StringChunkedBuilder::new(name.into(), CHUNK_ROWS)
 }
 
-/// Writes normalised rows to a Parquet file in chunks.
-pub struct Sink {
-    path: PathBuf,
+/// Records normalised into columns, not yet written: a sink fills one at a time, and the text
+/// reader fills several at once on other threads ([`Sink::part`], [`Sink::write_part`]).
+pub struct Part {
     /// Where locations point: the source file and sheet, for defect samples.
-    origin: String,
-    names: Vec<String>,
-    roles: Vec<ColumnRole>,
+    origin: Arc<str>,
+    names: Arc<[String]>,
+    roles: Arc<[ColumnRole]>,
     /// Builders append values without a String per cell: legacy files are mostly clean text.
     columns: Vec<StringChunkedBuilder>,
     rows: Vec<u64>,
     defect: StringChunkedBuilder,
     raw: StringChunkedBuilder,
+    /// Per column: values that were only spaces or a placeholder.
+    blanks: Vec<u64>,
+    /// Defects found in these records.
+    defects: Defects,
+    /// Raw values of the next record's cells that a reader converted before pushing them.
+    pending_raw: Vec<(usize, String)>,
+}
+
+/// Writes normalised rows to a Parquet file in chunks.
+pub struct Sink {
+    path: PathBuf,
+    names: Arc<[String]>,
+    part: Part,
     writer: Option<polars::io::parquet::write::BatchedWriter<File>>,
     written: u64,
     /// Per column: values that were only spaces or a placeholder.
     blanks: Vec<u64>,
     /// Defects found so far.
     pub defects: Defects,
-    /// Raw values of the next record's cells that a reader converted before pushing them.
-    pending_raw: Vec<(usize, String)>,
 }
 
 /// What a sink wrote.
@@ -150,68 +162,40 @@ pub struct Written {
     pub blanks: BTreeMap<String, u64>,
 }
 
-impl Sink {
-    /// A sink writing to `path`, for a source with these column names and roles; `origin` is how
-    /// defect locations name the source (`file` or `file:sheet`).
-    pub fn create(
-        path: &Path,
-        origin: String,
-        names: Vec<String>,
-        roles: Vec<ColumnRole>,
-    ) -> Result<Sink, ReadError> {
-        let file = File::create(path).map_err(|source| ReadError::Cache {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut schema = Schema::default();
-        schema.insert("_row".into(), DataType::UInt64);
-        for n in &names {
-            schema.insert(n.as_str().into(), DataType::String);
-        }
-        schema.insert("_defect".into(), DataType::String);
-        schema.insert("_raw".into(), DataType::String);
-        let writer = ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Lz4Raw)
-            .batched(&schema)
-            .map_err(|e| ReadError::polars(path, e))?;
+impl Part {
+    fn new(origin: Arc<str>, names: Arc<[String]>, roles: Arc<[ColumnRole]>) -> Part {
         let width = names.len();
-        let columns = names.iter().map(|n| builder(n)).collect();
-        Ok(Sink {
-            path: path.to_path_buf(),
+        Part {
+            columns: names.iter().map(|n| builder(n)).collect(),
             origin,
             names,
             roles,
-            columns,
             rows: Vec::with_capacity(CHUNK_ROWS),
             defect: builder("_defect"),
             raw: builder("_raw"),
-            writer: Some(writer),
-            written: 0,
             blanks: vec![0; width],
             defects: Defects::default(),
             pending_raw: Vec::new(),
-        })
+        }
     }
 
-    /// Keep `value` as the raw value of column `column` of the next record pushed: for a cell
-    /// the reader converted before the sink saw it (an Excel serial number made a date).
-    pub fn keep_raw(&mut self, column: usize, value: String) {
-        self.pending_raw.push((column, value));
+    /// Records in the part.
+    pub fn len(&self) -> usize {
+        self.rows.len()
     }
 
-    /// The column names.
-    pub fn names(&self) -> &[String] {
-        &self.names
+    /// Whether it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
     }
 
-    /// Add one record: its 1-based source row, its cells (fewer or more than the header is a
-    /// ragged record, kept and marked), and any defect the reader already found.
+    /// Add one record, as [`Sink::push`] does.
     pub fn push<'a>(
         &mut self,
         row: u64,
         cells: impl IntoIterator<Item = &'a str>,
         defect: Option<String>,
-    ) -> Result<(), ReadError> {
+    ) {
         let width = self.names.len();
         if defect.is_some() {
             let origin = &self.origin;
@@ -302,33 +286,121 @@ impl Sink {
         self.defect.append_option(defect);
         self.raw
             .append_option(raw.map(|m| serde_json::Value::Object(m).to_string()));
-        if self.rows.len() >= CHUNK_ROWS {
+    }
+
+    /// The part as the cache's columns: `_row`, the fields, `_defect`, `_raw`.
+    fn frame(mut self) -> PolarsResult<DataFrame> {
+        let height = self.rows.len();
+        let mut cols: Vec<Column> = Vec::with_capacity(self.names.len() + 3);
+        cols.push(Column::new("_row".into(), std::mem::take(&mut self.rows)));
+        for b in self.columns {
+            cols.push(b.finish().into_column());
+        }
+        cols.push(self.defect.finish().into_column());
+        cols.push(self.raw.finish().into_column());
+        DataFrame::new(height, cols)
+    }
+}
+
+impl Sink {
+    /// A sink writing to `path`, for a source with these column names and roles; `origin` is how
+    /// defect locations name the source (`file` or `file:sheet`).
+    pub fn create(
+        path: &Path,
+        origin: String,
+        names: Vec<String>,
+        roles: Vec<ColumnRole>,
+    ) -> Result<Sink, ReadError> {
+        let file = File::create(path).map_err(|source| ReadError::Cache {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut schema = Schema::default();
+        schema.insert("_row".into(), DataType::UInt64);
+        for n in &names {
+            schema.insert(n.as_str().into(), DataType::String);
+        }
+        schema.insert("_defect".into(), DataType::String);
+        schema.insert("_raw".into(), DataType::String);
+        let writer = ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Lz4Raw)
+            .batched(&schema)
+            .map_err(|e| ReadError::polars(path, e))?;
+        let width = names.len();
+        let names: Arc<[String]> = names.into();
+        let part = Part::new(origin.into(), Arc::clone(&names), roles.into());
+        Ok(Sink {
+            path: path.to_path_buf(),
+            names,
+            part,
+            writer: Some(writer),
+            written: 0,
+            blanks: vec![0; width],
+            defects: Defects::default(),
+        })
+    }
+
+    /// A new empty part for this sink's records, to fill elsewhere and hand to
+    /// [`Sink::write_part`].
+    pub fn part(&self) -> Part {
+        Part::new(
+            Arc::clone(&self.part.origin),
+            Arc::clone(&self.names),
+            Arc::clone(&self.part.roles),
+        )
+    }
+
+    /// Keep `value` as the raw value of column `column` of the next record pushed: for a cell
+    /// the reader converted before the sink saw it (an Excel serial number made a date).
+    pub fn keep_raw(&mut self, column: usize, value: String) {
+        self.part.pending_raw.push((column, value));
+    }
+
+    /// The column names.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Add one record: its 1-based source row, its cells (fewer or more than the header is a
+    /// ragged record, kept and marked), and any defect the reader already found.
+    pub fn push<'a>(
+        &mut self,
+        row: u64,
+        cells: impl IntoIterator<Item = &'a str>,
+        defect: Option<String>,
+    ) -> Result<(), ReadError> {
+        self.part.push(row, cells, defect);
+        if self.part.len() >= CHUNK_ROWS {
             self.flush()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), ReadError> {
-        if self.rows.is_empty() {
+        let fresh = self.part();
+        let part = std::mem::replace(&mut self.part, fresh);
+        self.write_part(part)
+    }
+
+    /// Write a part's records after those written so far (parts must come in the source's
+    /// order: defect samples are the first ones met).
+    pub fn write_part(&mut self, part: Part) -> Result<(), ReadError> {
+        if part.rows.is_empty() {
             return Ok(());
         }
-        let height = self.rows.len();
-        let mut cols: Vec<Column> = Vec::with_capacity(self.names.len() + 3);
-        cols.push(Column::new("_row".into(), std::mem::take(&mut self.rows)));
-        for (name, b) in self.names.iter().zip(self.columns.iter_mut()) {
-            cols.push(std::mem::replace(b, builder(name)).finish().into_column());
+        for (total, n) in self.blanks.iter_mut().zip(&part.blanks) {
+            *total += n;
         }
-        cols.push(
-            std::mem::replace(&mut self.defect, builder("_defect"))
-                .finish()
-                .into_column(),
-        );
-        cols.push(
-            std::mem::replace(&mut self.raw, builder("_raw"))
-                .finish()
-                .into_column(),
-        );
-        let df = DataFrame::new(height, cols).map_err(|e| ReadError::polars(&self.path, e))?;
+        for (kind, count) in &part.defects.0 {
+            let entry = self.defects.0.entry(*kind).or_default();
+            entry.count += count.count;
+            let room = MAX_SAMPLES.saturating_sub(entry.samples.len());
+            entry
+                .samples
+                .extend(count.samples.iter().take(room).cloned());
+        }
+        let height = part.rows.len();
+        let df = part.frame().map_err(|e| ReadError::polars(&self.path, e))?;
         if let Some(w) = self.writer.as_mut() {
             w.write_batch(&df)
                 .map_err(|e| ReadError::polars(&self.path, e))?;

@@ -9,8 +9,8 @@ use std::path::Path;
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
 use super::encoding::{guess, Guess};
-use super::sink::{ColumnRole, Sink, Written};
-use super::split::{records_of, CrToLf, Record, Splitter};
+use super::sink::{ColumnRole, Part, Sink, Written};
+use super::split::{records_of, CrToLf, QuoteDefect, Record, Splitter};
 use super::{FileOptions, ReadError};
 use crate::workspace::Encoding;
 
@@ -72,62 +72,276 @@ pub fn read(
 
     // Classic Mac exports end lines with a lone `\r`; the splitter reads `\n`.
     let mac_line_ends = !head_text.contains('\n') && head_text.contains('\r');
+    // A declared header row is a line number, as `profile` reports it (blank lines and
+    // multi-line fields above it count); a detected one is a record index of the head sample.
+    let header_row = opts.header_row;
+    let before_header = move |line: u64, index: usize| match header_row {
+        Some(row) => line < row as u64,
+        None => index < header_index,
+    };
+    let file = open()?;
+    // A spawned thread hashes, decodes and splits the file into records, a block at a time;
+    // [`NORMALISERS`] threads normalise them into parts of the cache; this one finds the header
+    // and writes the parts, in order, to the Parquet cache.
+    std::thread::scope(|scope| {
+        let (blocks, received) = std::sync::mpsc::sync_channel::<Piece>(QUEUED_BLOCKS);
+        let (recycle, recycled) = std::sync::mpsc::channel::<Block>();
+        let splitting = scope.spawn(move || {
+            split_file(
+                file,
+                encoding,
+                delimiter,
+                mac_line_ends,
+                before_header,
+                blocks,
+                recycled,
+            )
+        });
+        let filled = fill_sink(
+            scope,
+            path,
+            encoding,
+            opts,
+            out,
+            roles,
+            &before_header,
+            received,
+            recycle,
+        );
+        let (lines, blank_lines, sha256) = splitting.join().map_err(|_| {
+            ReadError::open(path, std::io::Error::other("the splitting thread panicked"))
+        })?;
+        let (header_line, columns, written) = match filled {
+            Ok(f) => f,
+            // The splitter's error is the cause when it stopped first.
+            Err(e) => return Err(e),
+        };
+        Ok(TextRead {
+            encoding,
+            delimiter,
+            header_line,
+            columns,
+            lines,
+            blank_lines,
+            written,
+            sha256,
+        })
+    })
+}
+
+/// Records per block handed from the splitting thread to the sink's.
+const BLOCK_RECORDS: usize = 4096;
+/// Blocks that may wait between the two threads.
+const QUEUED_BLOCKS: usize = 4;
+
+/// Records as the splitting thread hands them over: every field's text one after another in one
+/// buffer, so that no field is a string of its own allocated on one thread and freed on the
+/// other. Blocks go back to the splitting thread to be filled again.
+#[derive(Default)]
+struct Block {
+    /// The fields' text.
+    text: String,
+    /// Where each field ends in `text`.
+    ends: Vec<usize>,
+    /// Per record: its line, its field count and its quoting defect.
+    records: Vec<(u64, usize, Option<QuoteDefect>)>,
+}
+
+impl Block {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.records.clear();
+    }
+
+    fn push(&mut self, record: &Record) {
+        for f in &record.fields {
+            self.text.push_str(f);
+            self.ends.push(self.text.len());
+        }
+        self.records
+            .push((record.line, record.fields.len(), record.defect));
+    }
+}
+
+/// What the splitting thread hands over.
+enum Piece {
+    /// Records, in order.
+    Records(Block),
+    /// Reading stopped at this line with this error.
+    Failed(u64, std::io::Error),
+}
+
+/// Hash, decode and split `file`, sending its records in blocks; returns the lines read, the
+/// blank lines and the file's SHA-256 and size. Stops early when the receiver is gone.
+fn split_file(
+    file: File,
+    encoding: Guess,
+    delimiter: u8,
+    mac_line_ends: bool,
+    before_header: impl Fn(u64, usize) -> bool,
+    blocks: std::sync::mpsc::SyncSender<Piece>,
+    recycled: std::sync::mpsc::Receiver<Block>,
+) -> (u64, u64, (String, u64)) {
     let tap = super::hash::Tap::default();
     let decoder = DecodeReaderBytesBuilder::new()
         .encoding(Some(encoding.encoding.decoder()))
         .bom_sniffing(true)
-        .build(tap.wrap(open()?));
+        .build(tap.wrap(file));
     let decoded: Box<dyn Read> = if mac_line_ends {
         Box::new(CrToLf(decoder))
     } else {
         Box::new(decoder)
     };
     let mut splitter = Splitter::new(BufReader::with_capacity(1 << 16, decoded), delimiter);
+    let mut index = 0usize;
+    let mut width_known = false;
     let mut record = Record::default();
+    let mut block = Block::default();
+    loop {
+        match splitter.next_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let _ = blocks.send(Piece::Failed(splitter.lines_read() + 1, e));
+                return (splitter.lines_read(), splitter.blank_lines(), tap.finish());
+            }
+        }
+        if !width_known && !before_header(record.line, index) {
+            // From the header on, a record spanning lines must have the header's field count.
+            splitter.expect_width(record.fields.len());
+            width_known = true;
+        }
+        index += 1;
+        block.push(&record);
+        if block.records.len() >= BLOCK_RECORDS {
+            let mut next = recycled.try_recv().unwrap_or_default();
+            next.clear();
+            if blocks
+                .send(Piece::Records(std::mem::replace(&mut block, next)))
+                .is_err()
+            {
+                return (splitter.lines_read(), splitter.blank_lines(), tap.finish());
+            }
+        }
+    }
+    if !block.records.is_empty() {
+        let _ = blocks.send(Piece::Records(block));
+    }
+    (splitter.lines_read(), splitter.blank_lines(), tap.finish())
+}
+
+/// Threads normalising records into parts of the cache.
+const NORMALISERS: usize = 2;
+
+/// Records to normalise into one part: blocks, each with the number of its first records to
+/// leave out (those up to the header).
+struct Work {
+    number: u64,
+    part: Part,
+    blocks: Vec<(Block, usize)>,
+}
+
+/// The sink's side: the header, then every record normalised, on [`NORMALISERS`] threads, into
+/// parts written in order; the header's line, the column names and what the sink wrote.
+#[allow(clippy::too_many_arguments)]
+fn fill_sink<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    path: &'scope Path,
+    encoding: Guess,
+    opts: &FileOptions,
+    out: &Path,
+    roles: &dyn Fn(&str) -> ColumnRole,
+    before_header: &dyn Fn(u64, usize) -> bool,
+    received: std::sync::mpsc::Receiver<Piece>,
+    recycle: std::sync::mpsc::Sender<Block>,
+) -> Result<(u64, Vec<String>, Written), ReadError> {
+    use std::sync::mpsc;
+    let (work_tx, work_rx) = mpsc::sync_channel::<Work>(1);
+    let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Result<Part, ReadError>)>();
+    for _ in 0..NORMALISERS {
+        let (work_rx, done_tx, recycle) = (work_rx.clone(), done_tx.clone(), recycle.clone());
+        scope.spawn(move || loop {
+            let next = match work_rx.lock() {
+                Ok(rx) => rx.recv(),
+                Err(_) => return,
+            };
+            let Ok(work) = next else { return };
+            let mut part = work.part;
+            let filled = fill_part(&mut part, &work.blocks, path, encoding).map(|()| part);
+            for (block, _) in work.blocks {
+                let _ = recycle.send(block);
+            }
+            if done_tx.send((work.number, filled)).is_err() {
+                return;
+            }
+        });
+    }
+    drop(done_tx);
     let mut index = 0usize;
     let mut header: Option<(u64, Vec<String>)> = None;
     let mut sink: Option<Sink> = None;
-    loop {
-        let more = splitter
-            .next_record(&mut record)
-            .map_err(|e| read_error(path, encoding, splitter.lines_read() + 1, e))?;
-        if !more {
-            break;
-        }
-        let line = record.line;
-        if record.fields.iter().any(|f| f.contains('\u{FFFD}')) {
-            return Err(ReadError::Undecodable {
-                path: path.to_path_buf(),
-                line,
-                encoding: encoding.encoding.as_str(),
-                declared: encoding.declared,
-            });
-        }
-        // A declared header row is a line number, as `profile` reports it (blank lines and
-        // multi-line fields above it count); a detected one is a record index of the head sample.
-        let before_header = match opts.header_row {
-            Some(row) => line < row as u64,
-            None => index < header_index,
-        };
-        if before_header && sink.is_none() {
-            index += 1;
-            continue;
-        }
-        index += 1;
-        let fields = record.fields.iter().map(String::as_str);
-        match sink.as_mut() {
-            Some(s) => {
-                s.push(line, fields, record.defect.map(|d| d.note().to_string()))?;
-                if index % 65_536 == 0 {
-                    if let Some(p) = &opts.progress {
-                        (p.0)(index as u64);
-                    }
-                }
+    let mut pending: Vec<(Block, usize)> = Vec::new();
+    let mut pending_records = 0usize;
+    let (mut sent, mut next_written) = (0u64, 0u64);
+    let mut ready: std::collections::BTreeMap<u64, Part> = Default::default();
+    // Write the parts that are next in order; with `wait`, until every sent part is written.
+    let write_ready = |sink: &mut Sink,
+                       ready: &mut std::collections::BTreeMap<u64, Part>,
+                       next_written: &mut u64,
+                       sent: u64,
+                       wait: bool|
+     -> Result<(), ReadError> {
+        loop {
+            while let Some(part) = ready.remove(next_written) {
+                sink.write_part(part)?;
+                *next_written += 1;
             }
-            None => {
-                let names = super::column_names(fields);
-                // From here on, a record spanning lines must have the header's field count.
-                splitter.expect_width(names.len());
+            if *next_written >= sent {
+                return Ok(());
+            }
+            let got = if wait {
+                done_rx.recv().ok()
+            } else {
+                done_rx.try_recv().ok()
+            };
+            let Some((n, filled)) = got else {
+                if wait {
+                    return Err(ReadError::open(
+                        path,
+                        std::io::Error::other("a normalising thread stopped"),
+                    ));
+                }
+                return Ok(());
+            };
+            ready.insert(n, filled?);
+        }
+    };
+    for piece in received {
+        let block = match piece {
+            Piece::Records(b) => b,
+            Piece::Failed(line, e) => return Err(read_error(path, encoding, line, e)),
+        };
+        let mut skip = 0usize;
+        if sink.is_none() {
+            // Up to the header: each record here, then the rest of the block to the workers.
+            let mut field = 0usize;
+            for &(line, width, _) in &block.records {
+                let from = if field == 0 { 0 } else { block.ends[field - 1] };
+                let ends = &block.ends[field..field + width];
+                field += width;
+                skip += 1;
+                let to = ends.last().copied().unwrap_or(from);
+                if block.text[from..to].contains('\u{FFFD}') {
+                    return Err(undecodable(path, encoding, line));
+                }
+                if before_header(line, index) {
+                    index += 1;
+                    continue;
+                }
+                index += 1;
+                let names = super::column_names(fields_of(&block.text, from, ends));
                 let role_list = names.iter().map(|n| roles(n)).collect();
                 sink = Some(Sink::create(
                     out,
@@ -136,8 +350,46 @@ pub fn read(
                     role_list,
                 )?);
                 header = Some((line, names));
+                break;
             }
         }
+        let Some(s) = sink.as_mut() else {
+            let _ = recycle.send(block);
+            continue;
+        };
+        let records = block.records.len() - skip;
+        index += records;
+        pending_records += records;
+        pending.push((block, skip));
+        if pending_records >= super::sink::CHUNK_ROWS {
+            let work = Work {
+                number: sent,
+                part: s.part(),
+                blocks: std::mem::take(&mut pending),
+            };
+            pending_records = 0;
+            sent += 1;
+            if work_tx.send(work).is_err() {
+                break;
+            }
+            if let Some(p) = &opts.progress {
+                (p.0)(index as u64);
+            }
+        }
+        write_ready(s, &mut ready, &mut next_written, sent, false)?;
+    }
+    if let Some(s) = sink.as_mut() {
+        if !pending.is_empty() {
+            let work = Work {
+                number: sent,
+                part: s.part(),
+                blocks: std::mem::take(&mut pending),
+            };
+            sent += 1;
+            let _ = work_tx.send(work);
+        }
+        drop(work_tx);
+        write_ready(s, &mut ready, &mut next_written, sent, true)?;
     }
     let (Some(sink), Some((header_line, columns))) = (sink, header) else {
         return Err(ReadError::NoHeader {
@@ -150,16 +402,55 @@ pub fn read(
             },
         });
     };
-    Ok(TextRead {
-        encoding,
-        delimiter,
-        header_line,
-        columns,
-        lines: splitter.lines_read(),
-        blank_lines: splitter.blank_lines(),
-        written: sink.finish()?,
-        sha256: tap.finish(),
+    Ok((header_line, columns, sink.finish()?))
+}
+
+/// The fields of a record of a block: `ends` are theirs, the first starting at `from`.
+fn fields_of<'t>(text: &'t str, from: usize, ends: &'t [usize]) -> impl Iterator<Item = &'t str> {
+    ends.iter().scan(from, move |start, &end| {
+        let f = &text[*start..end];
+        *start = end;
+        Some(f)
     })
+}
+
+fn undecodable(path: &Path, encoding: Guess, line: u64) -> ReadError {
+    ReadError::Undecodable {
+        path: path.to_path_buf(),
+        line,
+        encoding: encoding.encoding.as_str(),
+        declared: encoding.declared,
+    }
+}
+
+/// Normalise the records of `blocks` (each from its skip on) into `part`.
+fn fill_part(
+    part: &mut Part,
+    blocks: &[(Block, usize)],
+    path: &Path,
+    encoding: Guess,
+) -> Result<(), ReadError> {
+    for (block, skip) in blocks {
+        let mut field = 0usize;
+        for (n, &(line, width, defect)) in block.records.iter().enumerate() {
+            let from = if field == 0 { 0 } else { block.ends[field - 1] };
+            let ends = &block.ends[field..field + width];
+            field += width;
+            if n < *skip {
+                continue;
+            }
+            let to = ends.last().copied().unwrap_or(from);
+            if block.text[from..to].contains('\u{FFFD}') {
+                return Err(undecodable(path, encoding, line));
+            }
+            part.push(
+                line,
+                fields_of(&block.text, from, ends),
+                defect.map(|d| d.note().to_string()),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn read_error(path: &Path, encoding: Guess, line: u64, e: std::io::Error) -> ReadError {
@@ -250,6 +541,7 @@ fn modal(counts: &[usize]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use polars::prelude::*;
 
     #[test]
     fn delimiters() {
@@ -285,5 +577,85 @@ mod tests {
         assert_eq!(detect_header("a,b\n1,2\n", b','), 0);
         let excel_title = "结算清单,,\na,b,c\n1,,3\n4,5,\n";
         assert_eq!(detect_header(excel_title, b','), 1);
+    }
+
+    /// Issue 14 item 4: a file of many parts, normalised on several threads, gives the records
+    /// in their order, each defect counted once with its first locations in file order, and a
+    /// bad byte deep in the file named by its own line, whichever thread met it.
+    #[test]
+    fn parts_normalised_on_threads_keep_the_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("big.csv");
+        let n: u64 = 3 * super::super::sink::CHUNK_ROWS as u64 + 1234;
+        let mut text = String::from("导出,,\r\ncode,name,day\r\n");
+        for i in 0..n {
+            // Every 1000th record has a full-width code, every 777th a legacy date.
+            let code = if i % 1000 == 7 {
+                format!("Ａ{i}")
+            } else {
+                format!("A{i}")
+            };
+            let day = if i % 777 == 0 {
+                "2024/1/5"
+            } else {
+                "2024-01-05"
+            };
+            text.push_str(&format!("{code},n{i},{day}\r\n"));
+        }
+        let (bytes, _, _) = encoding_rs::GBK.encode(&text);
+        std::fs::write(&src, &bytes).unwrap();
+        let roles = |name: &str| {
+            if name == "day" {
+                ColumnRole::Date(false)
+            } else {
+                ColumnRole::Plain
+            }
+        };
+        let cache = dir.path().join("big.parquet");
+        let read = read(&src, &FileOptions::default(), &cache, &roles).unwrap();
+        assert_eq!(read.header_line, 2);
+        assert_eq!(read.written.rows, n);
+        let full = &read.written.defects.0[&super::super::DefectKind::FullWidth];
+        assert_eq!(full.count, (0..n).filter(|i| i % 1000 == 7).count() as u64);
+        let at = |line: u64, col: &str| format!("{}:{line}:{col}", src.display());
+        let first: Vec<String> = (0..10).map(|k| at(3 + 7 + 1000 * k, "code")).collect();
+        assert_eq!(full.samples, first);
+        let dates = &read.written.defects.0[&super::super::DefectKind::DateRewritten];
+        assert_eq!(dates.count, n.div_ceil(777));
+        let df =
+            LazyFrame::scan_parquet(cache.to_str().unwrap().into(), ScanArgsParquet::default())
+                .unwrap()
+                .collect()
+                .unwrap();
+        assert_eq!(df.height() as u64, n);
+        let rows: Vec<u64> = df
+            .column("_row")
+            .unwrap()
+            .u64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert!(rows.iter().copied().eq(3..3 + n), "records out of order");
+        let names = df.column("name").unwrap().str().unwrap();
+        assert_eq!(names.get(0), Some("n0"));
+        assert_eq!(
+            names.get(n as usize - 1),
+            Some(format!("n{}", n - 1).as_str())
+        );
+
+        // One byte GBK cannot decode, in the third part: its line is named.
+        let bad_line = 2 * super::super::sink::CHUNK_ROWS as u64 + 555;
+        let mut lines: Vec<Vec<u8>> = bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+        lines[bad_line as usize - 1].splice(0..0, [0xFFu8]);
+        std::fs::write(&src, lines.join(&b'\n')).unwrap();
+        let opts = FileOptions {
+            encoding: Some(Encoding::Gbk),
+            ..FileOptions::default()
+        };
+        match super::read(&src, &opts, &cache, &roles) {
+            Err(ReadError::Undecodable { line, .. }) => assert_eq!(line, bad_line),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("read"),
+        }
     }
 }
