@@ -182,7 +182,7 @@ pub enum Ledger<'a> {
     /// Batches are written and recorded (`yibao batch`, `yibao run`).
     Write(&'a mut Store),
     /// Nothing is written; planned against the ledger when there is one (`--dry-run`).
-    DryRun(Option<&'a Store>),
+    DryRun(Option<&'a mut Store>),
 }
 
 /// The dataset being planned.

@@ -362,7 +362,7 @@ pub fn run(
         Emit::Nothing => None,
         Emit::DryRun => Some(batch::Emitter::new(
             ws,
-            batch::Ledger::DryRun(store.as_ref()),
+            batch::Ledger::DryRun(store.as_mut()),
             settings,
         )?),
         Emit::Batches => {
@@ -386,30 +386,136 @@ pub fn run(
     });
     let start = Instant::now();
     let out_dir = ws.out.join(&id);
-    let mut sinks = Sinks {
-        ws,
-        emitter,
-        // A dry run writes nothing, not even the rejects.
-        rejects: (plan.emit != Emit::DryRun).then(|| RejectFiles::new(out_dir.join("rejects"))),
-        spool: match history {
-            Some(_) => Some(spool::Spool::new(&ws.out).map_err(|e| io_err(&ws.out, e))?),
-            None => None,
-        },
-        progress: &mut *progress,
-        coverage: history.map(|_| Tally::default()),
-        largest_rejects: 0,
-        failed: None,
+    // A writing emitter works on a thread of its own, a chunk behind the check: the check's
+    // next chunk is evaluated while the last one's clean records are planned and written.
+    let (emitter, writer) = match emitter {
+        Some(e) if plan.emit == Emit::Batches => (None, Some(e)),
+        other => (other, None),
     };
-    let outcome = engine::check(&inputs, &rules, context, &engine_opts, &mut sinks);
-    let Sinks {
-        emitter,
+    let (outcome, parts, emitted) = std::thread::scope(|scope| {
+        let (emitting, handle) = match writer {
+            Some(mut e) => {
+                let (chunks, received) = std::sync::mpsc::sync_channel::<ToEmitter<'_>>(0);
+                let (events, announced) = std::sync::mpsc::channel::<(String, ManifestBatch)>();
+                let handle = scope.spawn(
+                    move || -> Result<Option<(Summary, u64)>, batch::BatchError> {
+                        for msg in received {
+                            match msg {
+                                ToEmitter::Chunk(ds, records, last) => {
+                                    e.push(ds, &records, last, &mut |name, entry| {
+                                        let _ = events.send((name.to_string(), entry.clone()));
+                                    })?;
+                                }
+                                ToEmitter::Done => {
+                                    let largest = e.largest_push;
+                                    return Ok(Some((e.finish()?, largest)));
+                                }
+                            }
+                        }
+                        // Closed without Done: the check failed; nothing more is written.
+                        Ok(None)
+                    },
+                );
+                (
+                    Some(Emitting {
+                        chunks,
+                        events: announced,
+                    }),
+                    Some(handle),
+                )
+            }
+            None => (None, None),
+        };
+        let mut sinks = Sinks {
+            ws,
+            emitter,
+            emitting,
+            // A dry run writes nothing, not even the rejects.
+            rejects: (plan.emit != Emit::DryRun).then(|| RejectFiles::new(out_dir.join("rejects"))),
+            spool: match history {
+                Some(_) => match spool::Spool::new(&ws.out) {
+                    Ok(s) => Some(s),
+                    Err(e) => return (Err(EngineError::Stopped), None, Err(io_err(&ws.out, e))),
+                },
+                None => None,
+            },
+            progress: &mut *progress,
+            coverage: history.map(|_| Tally::default()),
+            largest_rejects: 0,
+            failed: None,
+        };
+        let outcome = engine::check(&inputs, &rules, context, &engine_opts, &mut sinks);
+        let Sinks {
+            ws: _,
+            emitter,
+            emitting,
+            rejects,
+            spool,
+            progress,
+            coverage,
+            largest_rejects,
+            failed,
+        } = sinks;
+        let emitted = match (emitting, handle) {
+            (Some(em), Some(handle)) => {
+                if outcome.is_ok() {
+                    let _ = em.chunks.send(ToEmitter::Done);
+                }
+                drop(em.chunks);
+                let joined = handle.join();
+                for (name, entry) in em.events.try_iter() {
+                    progress(Progress::Batch {
+                        dataset: name,
+                        entry,
+                    });
+                }
+                match joined {
+                    Ok(Ok(done)) => Ok(done),
+                    Ok(Err(e)) => Err(miette::Report::new(e)),
+                    Err(_) => Err(miette::miette!(
+                        code = "yibao::internal::thread",
+                        "the batch writer's thread panicked"
+                    )),
+                }
+            }
+            // The emitter of a dry run plans on this thread.
+            _ => match emitter {
+                Some(e) if outcome.is_ok() => {
+                    let largest = e.largest_push;
+                    e.finish()
+                        .map(|s| Some((s, largest)))
+                        .map_err(miette::Report::new)
+                }
+                _ => Ok(None),
+            },
+        };
+        let parts = Checked {
+            rejects,
+            spool,
+            coverage,
+            largest_rejects,
+            failed,
+        };
+        (outcome, Some(parts), emitted)
+    });
+    let Some(Checked {
         rejects,
         spool,
         coverage,
         largest_rejects,
         failed,
-        ..
-    } = sinks;
+    }) = parts
+    else {
+        return Err(emitted.err().unwrap_or_else(|| {
+            miette::miette!(code = "yibao::internal::sinks", "the check did not run")
+        }));
+    };
+    // A failed check's error comes first; the writer's own error next.
+    let emitted = match (&outcome, emitted) {
+        (Ok(_), e) => e?,
+        (Err(EngineError::Stopped), Err(e)) if failed.is_none() => return Err(e),
+        (Err(_), _) => None,
+    };
     let outcome = match outcome {
         Ok(o) => o,
         Err(EngineError::Stopped) => {
@@ -426,8 +532,10 @@ pub fn run(
         (Some(t), Some(c)) => c < t,
         _ => false,
     };
-    let largest_push = emitter.as_ref().map_or(0, |e| e.largest_push);
-    let batches = emitter.map(batch::Emitter::finish).transpose()?;
+    let (largest_push, batches) = match emitted {
+        Some((summary, largest)) => (largest, Some(summary)),
+        None => (0, None),
+    };
     add_time(&mut times, Stage::Check, start.elapsed());
     progress(Progress::End {
         stage: Stage::Check,
@@ -576,11 +684,36 @@ impl RejectFiles {
     }
 }
 
+/// What the check's consumer leaves for the report and the history.
+struct Checked {
+    rejects: Option<RejectFiles>,
+    spool: Option<spool::Spool>,
+    coverage: Option<Tally>,
+    largest_rejects: u64,
+    failed: Option<miette::Report>,
+}
+
+/// What the check hands the batch writer's thread.
+enum ToEmitter<'d> {
+    /// A chunk of a dataset's clean records; `last` ends the dataset.
+    Chunk(&'d Dataset, DataFrame, bool),
+    /// The check ended well: close the last batch.
+    Done,
+}
+
+/// The batch writer's thread, seen from the check: where chunks go, and the batches it
+/// announces.
+struct Emitting<'d> {
+    chunks: std::sync::mpsc::SyncSender<ToEmitter<'d>>,
+    events: std::sync::mpsc::Receiver<(String, ManifestBatch)>,
+}
+
 /// What the check's chunks go to: the rejects' files, the history's spool of dirty records and
 /// the batch emitter. The first failure is kept and stops the check.
 struct Sinks<'a, 'p> {
     ws: &'a Workspace,
     emitter: Option<batch::Emitter<'a>>,
+    emitting: Option<Emitting<'a>>,
     rejects: Option<RejectFiles>,
     spool: Option<spool::Spool>,
     progress: &'p mut dyn FnMut(Progress),
@@ -631,6 +764,27 @@ impl engine::Consumer for Sinks<'_, '_> {
     }
 
     fn clean(&mut self, ds: &Dataset, records: &DataFrame, last: bool) -> Result<(), Stop> {
+        if let Some(em) = self.emitting.as_mut() {
+            for (name, entry) in em.events.try_iter() {
+                (self.progress)(Progress::Batch {
+                    dataset: name,
+                    entry,
+                });
+            }
+            // The dataset as the workspace holds it, for as long as the writer lives.
+            let Some(ds) = self.ws.dataset(&ds.name) else {
+                return Err(self.fail(miette::miette!(
+                    code = "yibao::internal::dataset",
+                    "dataset `{}` is not in the workspace",
+                    ds.name
+                )));
+            };
+            // A closed channel: the writer stopped, its error is read when it is joined.
+            return em
+                .chunks
+                .send(ToEmitter::Chunk(ds, records.clone(), last))
+                .map_err(|_| Stop);
+        }
         let Some(e) = self.emitter.as_mut() else {
             return Ok(());
         };
