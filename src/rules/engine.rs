@@ -539,6 +539,9 @@ fn check_one(
     let mut indexed = false;
     // Each rule's own expressions, to name the one that fails when the whole query does.
     let mut probes: Vec<Expr> = Vec::new();
+    // Per uniqueness rule: its place in `select`, what it applies to, the sorted positions of
+    // its repeats and its column.
+    let mut unique_slots: Vec<(usize, Expr, Vec<u64>, String)> = Vec::new();
     for (n, rule) in active.iter().enumerate() {
         let mut c = compile(&narrowed(rule, &schema), &typed, ctx)
             .map_err(|e| EngineError::rule(rule, &ds.name, &e))?;
@@ -547,10 +550,16 @@ fn check_one(
             // key finds the later ones by position, and each chunk looks its records up.
             let later = repeated(frame.clone().with_columns(typed_exprs.clone()), &c.fails)
                 .map_err(|e| EngineError::rule(rule, &ds.name, &e))?;
-            c.fails = c
-                .applies
-                .clone()
-                .and(col(ROW_INDEX).is_in(lit(later).implode(false), false));
+            let positions: Vec<u64> = later
+                .cast(&DataType::UInt64)?
+                .u64()?
+                .into_no_null_iter()
+                .collect();
+            c.fails = repeats_in(&c.applies, &positions);
+            // Each chunk gets the positions that fall inside it (`repeats_in`), not the whole
+            // dataset's: a list of every repeat, looked up by every batch, made the check
+            // quadratic in the dataset's size.
+            unique_slots.push((select.len(), c.applies.clone(), positions, format!("f{n}")));
             indexed = true;
         }
         probes.push(c.fails.clone().or(c.applies.clone()));
@@ -597,6 +606,21 @@ fn check_one(
             .select(select.clone())
             .with_columns(flags.clone())
     };
+    // The query of the chunk of `len` records from `offset`: uniqueness rules look up only
+    // the repeats inside it.
+    let chunk_query = |frame: LazyFrame, offset: i64, len: IdxSize| -> LazyFrame {
+        if unique_slots.is_empty() {
+            return query(frame);
+        }
+        let mut sel = select.clone();
+        let (lo, hi) = (offset as u64, offset as u64 + len as u64);
+        for (slot, applies, positions, name) in &unique_slots {
+            let from = positions.partition_point(|p| *p < lo);
+            let to = positions.partition_point(|p| *p < hi);
+            sel[*slot] = repeats_in(applies, &positions[from..to]).alias(name.as_str());
+        }
+        prepare(frame).select(sel).with_columns(flags.clone())
+    };
     let indexing = |frame: LazyFrame, offset: i64| -> LazyFrame {
         if indexed {
             frame.with_row_index(ROW_INDEX, Some(offset as IdxSize))
@@ -632,7 +656,8 @@ fn check_one(
     loop {
         let chunk = indexing(input.chunk(offset, opts.chunk_rows)?, offset);
         let before = tally.records;
-        if let Err(e) = tally::run(&mut tally, query(chunk.clone()), &counted, inst) {
+        let q = chunk_query(chunk.clone(), offset, opts.chunk_rows);
+        if let Err(e) = tally::run(&mut tally, q, &counted, inst) {
             return Err(blame(chunk, e));
         }
         // What the chunk leaves behind goes out before the next chunk is read.
@@ -729,6 +754,16 @@ fn check_one(
 
 /// The column numbering a dataset's records for uniqueness rules.
 const ROW_INDEX: &str = "__idx";
+
+/// A uniqueness rule's failure: it applies and the record's position is one of `positions`.
+fn repeats_in(applies: &Expr, positions: &[u64]) -> Expr {
+    let list = Series::new("__later".into(), positions)
+        .cast(&IDX_DTYPE)
+        .unwrap_or_else(|_| Series::new_empty("__later".into(), &IDX_DTYPE));
+    applies
+        .clone()
+        .and(col(ROW_INDEX).is_in(lit(list).implode(false), false))
+}
 
 /// Positions (as [`ROW_INDEX`] numbers them) of the records for which `fails`, a uniqueness
 /// rule over the whole of `frame`, is true: the repeats of a key after its first record.
