@@ -555,6 +555,9 @@ fn check_one(
                 .u64()?
                 .into_no_null_iter()
                 .collect();
+            // The streaming engine need not give them in order; chunks cut them by range.
+            let mut positions = positions;
+            positions.sort_unstable();
             c.fails = repeats_in(&c.applies, &positions);
             // Each chunk gets the positions that fall inside it (`repeats_in`), not the whole
             // dataset's: a list of every repeat, looked up by every batch, made the check
