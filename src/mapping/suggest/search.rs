@@ -770,13 +770,16 @@ impl Index {
             let s = spec_similarity(&q.spec, &e.spec);
             total += w[2] * s;
             weight += w[2];
-            let (a, b) = (q.spec.display(), e.spec.display());
-            if s == 1.0 {
-                let _ = write!(ev, "; spec {b} =");
-            } else if s > 0.0 {
-                let _ = write!(ev, "; spec {a} ≈ {b}");
-            } else {
-                let _ = write!(ev, "; spec {a}≠{b}");
+            // Formatting the specs costs more than scoring them: only for evidence wanted.
+            if ev.0.is_some() {
+                let (a, b) = (q.spec.display(), e.spec.display());
+                if s == 1.0 {
+                    let _ = write!(ev, "; spec {b} =");
+                } else if s > 0.0 {
+                    let _ = write!(ev, "; spec {a} ≈ {b}");
+                } else {
+                    let _ = write!(ev, "; spec {a}≠{b}");
+                }
             }
         }
         if w[3] > 0.0 && !q.maker_core.is_empty() && !e.maker_core.is_empty() {
