@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use super::normalise::{
-    canonical_form, identifier, maker_core, name_parts, parse_spec, sound_grams, stem_grams, Spec,
-    SEG,
+    bigrams, canonical_form, identifier, maker_core, name_parts, parse_spec, sound_grams,
+    stem_grams, Spec, SEG,
 };
 use crate::codes::Family;
 
@@ -155,6 +155,8 @@ pub struct Index {
     pub(crate) sounds: Vec<Vec<u64>>,
     /// Per entry: its stem without segment breaks, for an exact comparison.
     pub(crate) joined: Vec<String>,
+    /// Per entry: its manufacturer core's bigrams.
+    pub(crate) maker_grams: Vec<Vec<u64>>,
     /// Per entry: √Σ idf² over its bigrams (cosine norm).
     pub(crate) norms: Vec<f32>,
     /// Identifier -> entries.
@@ -280,6 +282,16 @@ impl Index {
             .iter()
             .map(|e| e.stem.chars().filter(|c| *c != SEG).collect())
             .collect();
+        let maker_grams: Vec<Vec<u64>> = entries
+            .iter()
+            .map(|e| {
+                if e.maker_core.is_empty() {
+                    Vec::new()
+                } else {
+                    bigrams(&e.maker_core)
+                }
+            })
+            .collect();
         let mut norms = vec![0f32; entries.len()];
         for ids in postings.values() {
             let idf = (n / ids.len() as f32).ln() + 1.0;
@@ -309,6 +321,7 @@ impl Index {
             grams,
             sounds,
             joined,
+            maker_grams,
             norms,
             by_id,
             codes,

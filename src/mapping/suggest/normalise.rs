@@ -827,15 +827,21 @@ pub fn dice(a: &[u64], b: &[u64]) -> f64 {
 
 /// How close two manufacturer cores are: 1 equal, 0.9 when one holds the other, else Dice.
 pub fn maker_similarity(a: &str, b: &str) -> f64 {
+    maker_similarity_with(a, &bigrams(a), b, &bigrams(b))
+}
+
+/// [`maker_similarity`] given each core's [`bigrams`], for a core compared many times.
+pub fn maker_similarity_with(a: &str, a_grams: &[u64], b: &str, b_grams: &[u64]) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
+    // A longer string is never held by a shorter one: the length test spares the search.
     if a == b {
         1.0
-    } else if a.contains(b) || b.contains(a) {
+    } else if (a.len() > b.len() && a.contains(b)) || (b.len() > a.len() && b.contains(a)) {
         0.9
     } else {
-        dice(&bigrams(a), &bigrams(b))
+        dice(a_grams, b_grams)
     }
 }
 

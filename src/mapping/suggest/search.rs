@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use super::index::{Entry, Index};
 use super::normalise::{
-    bigrams, canonical_form, dice, fold, form_similarity, identifier, maker_core, maker_similarity,
-    name_parts, parse_spec, sound_grams, spec_similarity, squash, stem_grams, NameParts, Spec, SEG,
+    bigrams, canonical_form, dice, fold, form_similarity, identifier, maker_core,
+    maker_similarity_with, name_parts, parse_spec, sound_grams, spec_similarity, squash,
+    stem_grams, NameParts, Spec, SEG,
 };
 use super::synonyms::Synonyms;
 use crate::codes::Family;
@@ -72,6 +73,7 @@ pub struct Query {
     spec: Spec,
     spec_grams: Vec<u64>,
     maker_core: String,
+    maker_grams: Vec<u64>,
     ids: Vec<String>,
     unit: String,
     icd: Option<Icd>,
@@ -312,6 +314,11 @@ impl Query {
             .map(identifier)
             .filter(|s| s.len() >= 6)
             .collect();
+        let maker_core = local
+            .manufacturer
+            .as_deref()
+            .map(maker_core)
+            .unwrap_or_default();
         Query {
             chars: squash(&fold(&local.name)).chars().collect(),
             sound: sound_grams(&parts.stem, drug),
@@ -322,11 +329,8 @@ impl Query {
             form,
             spec: parse_spec(&spec_text),
             spec_grams: bigrams(&squash(&fold(&spec_text))),
-            maker_core: local
-                .manufacturer
-                .as_deref()
-                .map(maker_core)
-                .unwrap_or_default(),
+            maker_grams: bigrams(&maker_core),
+            maker_core,
             ids,
             unit: local.unit.as_deref().map(identifier).unwrap_or_default(),
             icd: legacy_icd(family, &local.code),
@@ -783,7 +787,12 @@ impl Index {
             }
         }
         if w[3] > 0.0 && !q.maker_core.is_empty() && !e.maker_core.is_empty() {
-            let s = maker_similarity(&q.maker_core, &e.maker_core);
+            let s = maker_similarity_with(
+                &q.maker_core,
+                &q.maker_grams,
+                &e.maker_core,
+                &self.maker_grams[i],
+            );
             total += w[3] * s;
             weight += w[3];
             let mark = if s == 1.0 {
