@@ -4,6 +4,9 @@
 //! suggesting for 10,000 local codes never compares every pair.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
 
 use super::normalise::{
     bigrams, canonical_form, identifier, maker_core, name_parts, parse_spec, sound_grams,
@@ -151,8 +154,10 @@ pub struct Index {
     pub(crate) postings: HashMap<u64, Vec<u32>>,
     /// Per entry: its stem's bigrams (sorted), for re-scoring.
     pub(crate) grams: Vec<Vec<u64>>,
-    /// Per entry: its stem's bigrams read by sound (toneless pinyin), for homophone typos.
-    pub(crate) sounds: Vec<Vec<u64>>,
+    /// Per entry: its stem's bigrams read by sound (toneless pinyin), for homophone typos;
+    /// read only for the few entries a homophone comparison reaches, so taken on first use
+    /// ([`Index::sound_of`]) rather than for every name when the index is built or loaded.
+    sounds: Vec<OnceLock<Vec<u64>>>,
     /// Per entry: its stem without segment breaks, for an exact comparison.
     pub(crate) joined: Vec<String>,
     /// Per entry: its manufacturer core's bigrams.
@@ -258,32 +263,45 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 impl Index {
     /// Build the index of a version from the store's rows `(code, name, attrs_json)`.
     pub fn build(family: Family, rows: &[(String, String, Option<String>)]) -> Index {
+        // Every row on every core; `collect` keeps the rows' order.
         let entries: Vec<Entry> = rows
-            .iter()
+            .par_iter()
             .map(|(c, n, a)| Entry::new(family, c, n, a.as_deref()))
             .collect();
-        let mut postings: HashMap<u64, Vec<u32>> = HashMap::new();
         let drug = family == Family::Drug;
-        for (i, e) in entries.iter().enumerate() {
-            for g in stem_grams(&e.stem, drug) {
+        let grams = Index::grams_of(&entries, drug);
+        let mut postings: HashMap<u64, Vec<u32>> = HashMap::new();
+        for (i, gs) in grams.iter().enumerate() {
+            for &g in gs {
                 postings.entry(g).or_default().push(i as u32);
             }
         }
-        Index::assemble(family, entries, postings)
+        Index::assemble(family, entries, postings, grams)
     }
 
-    /// The derived parts: per-entry bigrams and norms, identifier and code look-ups.
-    fn assemble(family: Family, entries: Vec<Entry>, postings: HashMap<u64, Vec<u32>>) -> Index {
+    /// Per entry: its stem's bigrams, on every core.
+    fn grams_of(entries: &[Entry], drug: bool) -> Vec<Vec<u64>> {
+        entries
+            .par_iter()
+            .map(|e| stem_grams(&e.stem, drug))
+            .collect()
+    }
+
+    /// The derived parts: norms, identifier and code look-ups, given the per-entry bigrams.
+    fn assemble(
+        family: Family,
+        entries: Vec<Entry>,
+        postings: HashMap<u64, Vec<u32>>,
+        grams: Vec<Vec<u64>>,
+    ) -> Index {
         let n = entries.len().max(1) as f32;
-        let drug = family == Family::Drug;
-        let grams: Vec<Vec<u64>> = entries.iter().map(|e| stem_grams(&e.stem, drug)).collect();
-        let sounds: Vec<Vec<u64>> = entries.iter().map(|e| sound_grams(&e.stem, drug)).collect();
+        let sounds = (0..entries.len()).map(|_| OnceLock::new()).collect();
         let joined: Vec<String> = entries
-            .iter()
+            .par_iter()
             .map(|e| e.stem.chars().filter(|c| *c != SEG).collect())
             .collect();
         let maker_grams: Vec<Vec<u64>> = entries
-            .iter()
+            .par_iter()
             .map(|e| {
                 if e.maker_core.is_empty() {
                     Vec::new()
@@ -447,7 +465,14 @@ impl Index {
         if r.left() > 0 {
             return Err(r.corrupt(format!("{} byte(s) after the end", r.left())));
         }
-        Ok(Index::assemble(family, entries, postings))
+        let grams = Index::grams_of(&entries, family == Family::Drug);
+        Ok(Index::assemble(family, entries, postings, grams))
+    }
+
+    /// Entry `i`'s stem bigrams read by sound ([`sound_grams`]), worked out on first use.
+    pub(crate) fn sound_of(&self, i: usize) -> &[u64] {
+        self.sounds[i]
+            .get_or_init(|| sound_grams(&self.entries[i].stem, self.family == Family::Drug))
     }
 
     /// The entry of a national code.

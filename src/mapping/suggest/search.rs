@@ -692,7 +692,7 @@ impl Index {
                 .first()
                 .is_some_and(|a| a.joined.chars().count() == self.joined[i].chars().count())
         {
-            let d = dice(&q.sound, &self.sounds[i]) * SOUND_FACTOR;
+            let d = dice(&q.sound, self.sound_of(i)) * SOUND_FACTOR;
             if d > name {
                 (name, alt, by_sound) = (d, 0, true);
             }
