@@ -160,7 +160,22 @@ pub struct Index {
     sounds: Vec<OnceLock<Vec<u64>>>,
     /// Per entry: its stem without segment breaks, for an exact comparison.
     pub(crate) joined: Vec<String>,
-    /// Per entry: its manufacturer core's bigrams.
+    /// The distinct joined stems, salts, tags and generic qualifiers, numbered: two of them are
+    /// equal exactly when their numbers are, so re-scoring compares numbers kept side by side
+    /// instead of reading every candidate's strings from all over the heap.
+    pub(crate) words: Words,
+    /// Per entry: the numbers in `words` of its joined stem, salt, tag and generic qualifier.
+    pub(crate) joined_id: Vec<u32>,
+    pub(crate) salt_id: Vec<u32>,
+    pub(crate) tag_id: Vec<u32>,
+    pub(crate) neutral_id: Vec<u32>,
+    /// The distinct forms of the entries, and per entry the number of its form.
+    pub(crate) forms: Words,
+    pub(crate) form_of: Vec<u32>,
+    /// The distinct manufacturer cores, per entry the number of its core, and per core its
+    /// bigrams.
+    pub(crate) makers: Words,
+    pub(crate) maker_of: Vec<u32>,
     pub(crate) maker_grams: Vec<Vec<u64>>,
     /// Per entry: √Σ idf² over its bigrams (cosine norm).
     pub(crate) norms: Vec<f32>,
@@ -168,6 +183,44 @@ pub struct Index {
     pub(crate) by_id: HashMap<String, Vec<u32>>,
     /// Codes sorted, for exact and prefix look-ups of legacy ICD codes.
     pub(crate) codes: Vec<(String, u32)>,
+}
+
+/// Distinct strings, each numbered once in order of first use; the empty string is [`EMPTY`].
+#[derive(Debug, Clone)]
+pub(crate) struct Words {
+    at: HashMap<String, u32>,
+    /// The strings by number.
+    pub(crate) list: Vec<String>,
+}
+
+/// The number of the empty string in every [`Words`].
+pub(crate) const EMPTY: u32 = 0;
+
+impl Words {
+    fn new() -> Words {
+        let mut w = Words {
+            at: HashMap::new(),
+            list: Vec::new(),
+        };
+        w.add("");
+        w
+    }
+
+    /// The number of `s`, given one if it has none yet.
+    fn add(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.at.get(s) {
+            return i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(s.to_string());
+        self.at.insert(s.to_string(), i);
+        i
+    }
+
+    /// The number of `s`; none when no entry has it (so it equals no entry's string).
+    pub(crate) fn id(&self, s: &str) -> Option<u32> {
+        self.at.get(s).copied()
+    }
 }
 
 /// Why stored index bytes could not be used: what was wrong and at which byte. The index is a
@@ -300,15 +353,23 @@ impl Index {
             .par_iter()
             .map(|e| e.stem.chars().filter(|c| *c != SEG).collect())
             .collect();
-        let maker_grams: Vec<Vec<u64>> = entries
-            .par_iter()
-            .map(|e| {
-                if e.maker_core.is_empty() {
-                    Vec::new()
-                } else {
-                    bigrams(&e.maker_core)
-                }
-            })
+        let mut words = Words::new();
+        let (mut joined_id, mut salt_id, mut tag_id, mut neutral_id) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut forms, mut makers) = (Words::new(), Words::new());
+        let (mut form_of, mut maker_of) = (Vec::new(), Vec::new());
+        for (e, j) in entries.iter().zip(&joined) {
+            joined_id.push(words.add(j));
+            salt_id.push(words.add(&e.salt));
+            tag_id.push(words.add(&e.tag));
+            neutral_id.push(words.add(&e.neutral));
+            form_of.push(forms.add(&e.form));
+            maker_of.push(makers.add(&e.maker_core));
+        }
+        let maker_grams: Vec<Vec<u64>> = makers
+            .list
+            .iter()
+            .map(|m| if m.is_empty() { Vec::new() } else { bigrams(m) })
             .collect();
         let mut norms = vec![0f32; entries.len()];
         for ids in postings.values() {
@@ -339,6 +400,15 @@ impl Index {
             grams,
             sounds,
             joined,
+            words,
+            joined_id,
+            salt_id,
+            tag_id,
+            neutral_id,
+            forms,
+            form_of,
+            makers,
+            maker_of,
             maker_grams,
             norms,
             by_id,
