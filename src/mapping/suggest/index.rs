@@ -4,10 +4,13 @@
 //! suggesting for 10,000 local codes never compares every pair.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
 
 use super::normalise::{
-    canonical_form, identifier, maker_core, name_parts, parse_spec, sound_grams, stem_grams, Spec,
-    SEG,
+    bigrams, canonical_form, identifier, maker_core, name_parts, parse_spec, sound_grams,
+    stem_grams, Spec, SEG,
 };
 use crate::codes::Family;
 
@@ -151,16 +154,73 @@ pub struct Index {
     pub(crate) postings: HashMap<u64, Vec<u32>>,
     /// Per entry: its stem's bigrams (sorted), for re-scoring.
     pub(crate) grams: Vec<Vec<u64>>,
-    /// Per entry: its stem's bigrams read by sound (toneless pinyin), for homophone typos.
-    pub(crate) sounds: Vec<Vec<u64>>,
+    /// Per entry: its stem's bigrams read by sound (toneless pinyin), for homophone typos;
+    /// read only for the few entries a homophone comparison reaches, so taken on first use
+    /// ([`Index::sound_of`]) rather than for every name when the index is built or loaded.
+    sounds: Vec<OnceLock<Vec<u64>>>,
     /// Per entry: its stem without segment breaks, for an exact comparison.
     pub(crate) joined: Vec<String>,
+    /// The distinct joined stems, salts, tags and generic qualifiers, numbered: two of them are
+    /// equal exactly when their numbers are, so re-scoring compares numbers kept side by side
+    /// instead of reading every candidate's strings from all over the heap.
+    pub(crate) words: Words,
+    /// Per entry: the numbers in `words` of its joined stem, salt, tag and generic qualifier.
+    pub(crate) joined_id: Vec<u32>,
+    pub(crate) salt_id: Vec<u32>,
+    pub(crate) tag_id: Vec<u32>,
+    pub(crate) neutral_id: Vec<u32>,
+    /// The distinct forms of the entries, and per entry the number of its form.
+    pub(crate) forms: Words,
+    pub(crate) form_of: Vec<u32>,
+    /// The distinct manufacturer cores, per entry the number of its core, and per core its
+    /// bigrams.
+    pub(crate) makers: Words,
+    pub(crate) maker_of: Vec<u32>,
+    pub(crate) maker_grams: Vec<Vec<u64>>,
     /// Per entry: √Σ idf² over its bigrams (cosine norm).
     pub(crate) norms: Vec<f32>,
     /// Identifier -> entries.
     pub(crate) by_id: HashMap<String, Vec<u32>>,
     /// Codes sorted, for exact and prefix look-ups of legacy ICD codes.
     pub(crate) codes: Vec<(String, u32)>,
+}
+
+/// Distinct strings, each numbered once in order of first use; the empty string is [`EMPTY`].
+#[derive(Debug, Clone)]
+pub(crate) struct Words {
+    at: HashMap<String, u32>,
+    /// The strings by number.
+    pub(crate) list: Vec<String>,
+}
+
+/// The number of the empty string in every [`Words`].
+pub(crate) const EMPTY: u32 = 0;
+
+impl Words {
+    fn new() -> Words {
+        let mut w = Words {
+            at: HashMap::new(),
+            list: Vec::new(),
+        };
+        w.add("");
+        w
+    }
+
+    /// The number of `s`, given one if it has none yet.
+    fn add(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.at.get(s) {
+            return i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(s.to_string());
+        self.at.insert(s.to_string(), i);
+        i
+    }
+
+    /// The number of `s`; none when no entry has it (so it equals no entry's string).
+    pub(crate) fn id(&self, s: &str) -> Option<u32> {
+        self.at.get(s).copied()
+    }
 }
 
 /// Why stored index bytes could not be used: what was wrong and at which byte. The index is a
@@ -256,29 +316,60 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 impl Index {
     /// Build the index of a version from the store's rows `(code, name, attrs_json)`.
     pub fn build(family: Family, rows: &[(String, String, Option<String>)]) -> Index {
+        // Every row on every core; `collect` keeps the rows' order.
         let entries: Vec<Entry> = rows
-            .iter()
+            .par_iter()
             .map(|(c, n, a)| Entry::new(family, c, n, a.as_deref()))
             .collect();
-        let mut postings: HashMap<u64, Vec<u32>> = HashMap::new();
         let drug = family == Family::Drug;
-        for (i, e) in entries.iter().enumerate() {
-            for g in stem_grams(&e.stem, drug) {
+        let grams = Index::grams_of(&entries, drug);
+        let mut postings: HashMap<u64, Vec<u32>> = HashMap::new();
+        for (i, gs) in grams.iter().enumerate() {
+            for &g in gs {
                 postings.entry(g).or_default().push(i as u32);
             }
         }
-        Index::assemble(family, entries, postings)
+        Index::assemble(family, entries, postings, grams)
     }
 
-    /// The derived parts: per-entry bigrams and norms, identifier and code look-ups.
-    fn assemble(family: Family, entries: Vec<Entry>, postings: HashMap<u64, Vec<u32>>) -> Index {
+    /// Per entry: its stem's bigrams, on every core.
+    fn grams_of(entries: &[Entry], drug: bool) -> Vec<Vec<u64>> {
+        entries
+            .par_iter()
+            .map(|e| stem_grams(&e.stem, drug))
+            .collect()
+    }
+
+    /// The derived parts: norms, identifier and code look-ups, given the per-entry bigrams.
+    fn assemble(
+        family: Family,
+        entries: Vec<Entry>,
+        postings: HashMap<u64, Vec<u32>>,
+        grams: Vec<Vec<u64>>,
+    ) -> Index {
         let n = entries.len().max(1) as f32;
-        let drug = family == Family::Drug;
-        let grams: Vec<Vec<u64>> = entries.iter().map(|e| stem_grams(&e.stem, drug)).collect();
-        let sounds: Vec<Vec<u64>> = entries.iter().map(|e| sound_grams(&e.stem, drug)).collect();
+        let sounds = (0..entries.len()).map(|_| OnceLock::new()).collect();
         let joined: Vec<String> = entries
-            .iter()
+            .par_iter()
             .map(|e| e.stem.chars().filter(|c| *c != SEG).collect())
+            .collect();
+        let mut words = Words::new();
+        let (mut joined_id, mut salt_id, mut tag_id, mut neutral_id) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut forms, mut makers) = (Words::new(), Words::new());
+        let (mut form_of, mut maker_of) = (Vec::new(), Vec::new());
+        for (e, j) in entries.iter().zip(&joined) {
+            joined_id.push(words.add(j));
+            salt_id.push(words.add(&e.salt));
+            tag_id.push(words.add(&e.tag));
+            neutral_id.push(words.add(&e.neutral));
+            form_of.push(forms.add(&e.form));
+            maker_of.push(makers.add(&e.maker_core));
+        }
+        let maker_grams: Vec<Vec<u64>> = makers
+            .list
+            .iter()
+            .map(|m| if m.is_empty() { Vec::new() } else { bigrams(m) })
             .collect();
         let mut norms = vec![0f32; entries.len()];
         for ids in postings.values() {
@@ -309,6 +400,16 @@ impl Index {
             grams,
             sounds,
             joined,
+            words,
+            joined_id,
+            salt_id,
+            tag_id,
+            neutral_id,
+            forms,
+            form_of,
+            makers,
+            maker_of,
+            maker_grams,
             norms,
             by_id,
             codes,
@@ -434,7 +535,14 @@ impl Index {
         if r.left() > 0 {
             return Err(r.corrupt(format!("{} byte(s) after the end", r.left())));
         }
-        Ok(Index::assemble(family, entries, postings))
+        let grams = Index::grams_of(&entries, family == Family::Drug);
+        Ok(Index::assemble(family, entries, postings, grams))
+    }
+
+    /// Entry `i`'s stem bigrams read by sound ([`sound_grams`]), worked out on first use.
+    pub(crate) fn sound_of(&self, i: usize) -> &[u64] {
+        self.sounds[i]
+            .get_or_init(|| sound_grams(&self.entries[i].stem, self.family == Family::Drug))
     }
 
     /// The entry of a national code.

@@ -13,18 +13,31 @@
 ///   `度`, `级` (`二型`) become Arabic digits; `°` after a digit becomes `度` (`Ⅲ°烧伤`);
 /// - Chinese brackets to `(` `)`, `μ`/`µ` to `u`, `×`/`＊` to `*`, `、` to `,`, lower case.
 pub fn fold(s: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
     let nfkc: String = if s.is_ascii() {
         s.to_string()
     } else {
-        let n: String = s.nfkc().collect();
+        // Most names are already in NFKC, and the quick check says so without normalising.
+        let n: String = if is_nfkc_quick(s.chars()) == IsNormalized::Yes {
+            s.to_string()
+        } else {
+            s.nfkc().collect()
+        };
         if n.chars().any(|c| ('\u{3400}'..='\u{9FFF}').contains(&c)) {
             zhconv::zhconv(&n, zhconv::Variant::ZhHans)
         } else {
             n
         }
     };
-    let numbered = numerals(&nfkc);
+    // `numerals` changes nothing in a name without a numeral or a degree sign.
+    let numbered = if nfkc
+        .chars()
+        .any(|c| roman_letter(c) || chinese_digit(c).is_some() || c == '°')
+    {
+        numerals(&nfkc)
+    } else {
+        nfkc
+    };
     let mut out = String::with_capacity(numbered.len());
     for c in numbered.chars() {
         let c = match c {
@@ -42,8 +55,31 @@ pub fn fold(s: &str) -> String {
     out
 }
 
-/// Words a numeral stands before when it numbers a type, stage or degree.
-const NUMBERED: &str = "型期度级类组段";
+/// Words a numeral stands before when it numbers a type, stage or degree: `型期度级类组段`.
+fn numbered_word(c: char) -> bool {
+    matches!(c, '型' | '期' | '度' | '级' | '类' | '组' | '段')
+}
+
+/// The letters of a Roman numeral written in letters, either case.
+fn roman_letter(c: char) -> bool {
+    matches!(c, 'I' | 'V' | 'X' | 'i' | 'v' | 'x')
+}
+
+/// The value of `一` … `九`.
+fn chinese_digit(c: char) -> Option<usize> {
+    Some(match c {
+        '一' => 1,
+        '二' => 2,
+        '三' => 3,
+        '四' => 4,
+        '五' => 5,
+        '六' => 6,
+        '七' => 7,
+        '八' => 8,
+        '九' => 9,
+        _ => return None,
+    })
+}
 
 /// The value of a Roman numeral written in letters (`II`, `iv`), 1..=39, if it is one.
 fn roman(s: &str) -> Option<u32> {
@@ -83,15 +119,15 @@ fn numerals(s: &str) -> String {
     while i < chars.len() {
         let c = chars[i];
         let before_letter = i > 0 && chars[i - 1].is_ascii_alphanumeric();
-        if !before_letter && "IVXivx".contains(c) {
+        if !before_letter && roman_letter(c) {
             let mut j = i;
-            while j < chars.len() && "IVXivx".contains(chars[j]) {
+            while j < chars.len() && roman_letter(chars[j]) {
                 j += 1;
             }
             let next = chars.get(j).copied();
             let word: String = chars[i..j].iter().collect();
             let bounded = !next.is_some_and(|n| n.is_ascii_alphanumeric());
-            let numbered = next.is_some_and(|n| NUMBERED.contains(n));
+            let numbered = next.is_some_and(numbered_word);
             let upper = word.chars().all(|c| c.is_ascii_uppercase());
             if bounded && (numbered || (j - i >= 2 && upper)) {
                 if let Some(v) = roman(&word) {
@@ -104,11 +140,13 @@ fn numerals(s: &str) -> String {
             i = j;
             continue;
         }
-        if let Some(d) = "一二三四五六七八九".find(c).map(|b| b / 3 + 1) {
+        if let Some(d) = chinese_digit(c) {
             let next = chars.get(i + 1).copied();
             let prev = i.checked_sub(1).map(|p| chars[p]);
-            if next.is_some_and(|n| NUMBERED.contains(n))
-                && !prev.is_some_and(|p| "一二三四五六七八九十单唯统同".contains(p))
+            if next.is_some_and(numbered_word)
+                && !prev.is_some_and(|p| {
+                    chinese_digit(p).is_some() || matches!(p, '十' | '单' | '唯' | '统' | '同')
+                })
             {
                 out.push_str(&d.to_string());
                 i += 1;
@@ -673,12 +711,22 @@ pub fn maker_core(name: &str) -> String {
             _ => {}
         }
     }
+    // One searcher per word, made once: `str::find` would set one up for every word of every
+    // name. Both find the first occurrence.
+    static NOISE: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>> =
+        std::sync::OnceLock::new();
+    let noise = NOISE.get_or_init(|| {
+        MAKER_NOISE
+            .iter()
+            .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
+            .collect()
+    });
     loop {
         let before = s.len();
-        for word in MAKER_NOISE {
-            if let Some(i) = s.find(word) {
+        for word in noise {
+            if let Some(i) = word.find(s.as_bytes()) {
                 if i > 0 {
-                    s = format!("{}{}", &s[..i], &s[i + word.len()..]);
+                    s.replace_range(i..i + word.needle().len(), "");
                 }
             }
         }
@@ -827,15 +875,21 @@ pub fn dice(a: &[u64], b: &[u64]) -> f64 {
 
 /// How close two manufacturer cores are: 1 equal, 0.9 when one holds the other, else Dice.
 pub fn maker_similarity(a: &str, b: &str) -> f64 {
+    maker_similarity_with(a, &bigrams(a), b, &bigrams(b))
+}
+
+/// [`maker_similarity`] given each core's [`bigrams`], for a core compared many times.
+pub fn maker_similarity_with(a: &str, a_grams: &[u64], b: &str, b_grams: &[u64]) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
+    // A longer string is never held by a shorter one: the length test spares the search.
     if a == b {
         1.0
-    } else if a.contains(b) || b.contains(a) {
+    } else if (a.len() > b.len() && a.contains(b)) || (b.len() > a.len() && b.contains(a)) {
         0.9
     } else {
-        dice(&bigrams(a), &bigrams(b))
+        dice(a_grams, b_grams)
     }
 }
 
@@ -848,6 +902,116 @@ pub fn identifier(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`fold`] as it was before its shortcuts (the NFKC quick check, numerals skipped in a
+    /// name without any): every string through the full normalisation and `numerals`.
+    fn fold_in_full(s: &str) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        let nfkc: String = if s.is_ascii() {
+            s.to_string()
+        } else {
+            let n: String = s.nfkc().collect();
+            if n.chars().any(|c| ('\u{3400}'..='\u{9FFF}').contains(&c)) {
+                zhconv::zhconv(&n, zhconv::Variant::ZhHans)
+            } else {
+                n
+            }
+        };
+        let numbered = numerals(&nfkc);
+        let mut out = String::new();
+        for c in numbered.chars() {
+            let c = match c {
+                '\u{3000}' | '\u{00A0}' => ' ',
+                '【' | '〔' | '〈' | '《' | '[' | '{' => '(',
+                '】' | '〕' | '〉' | '》' | ']' | '}' => ')',
+                'μ' | 'µ' => 'u',
+                '×' | '╳' => '*',
+                '、' => ',',
+                '—' | '–' | '－' => '-',
+                _ => c,
+            };
+            out.extend(c.to_lowercase());
+        }
+        out
+    }
+
+    #[test]
+    fn fold_shortcuts_change_nothing() {
+        // Every character of the basic plane, alone and where a numeral would be read.
+        for c in (0u32..0x1_0000).filter_map(char::from_u32) {
+            for s in [
+                c.to_string(),
+                format!("{c}型"),
+                format!("二{c}"),
+                format!("乙{c}\u{301}期"),
+            ] {
+                assert_eq!(fold(&s), fold_in_full(&s), "{s:?}");
+            }
+        }
+        // The names, specs and makers of a drug table, and the same with full-width forms.
+        for (_, name, attrs) in crate::mapping::suggest::eval::synthetic_drugs(3000) {
+            for s in std::iter::once(name).chain(attrs.into_iter().map(|(_, v)| v)) {
+                let wide: String = s
+                    .chars()
+                    .map(|c| match c {
+                        '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+                        _ => c,
+                    })
+                    .collect();
+                assert_eq!(fold(&s), fold_in_full(&s), "{s:?}");
+                assert_eq!(fold(&wide), fold_in_full(&wide), "{wide:?}");
+            }
+        }
+    }
+
+    /// [`maker_core`] as it was before its searchers were made once: `str::find` per word.
+    fn maker_core_in_full(name: &str) -> String {
+        let folded = fold(name);
+        let mut s = String::new();
+        let mut depth = 0;
+        for c in folded.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = (depth - 1).max(0),
+                _ if depth == 0 && c.is_alphanumeric() => s.push(c),
+                _ => {}
+            }
+        }
+        loop {
+            let before = s.len();
+            for word in MAKER_NOISE {
+                if let Some(i) = s.find(word) {
+                    if i > 0 {
+                        s = format!("{}{}", &s[..i], &s[i + word.len()..]);
+                    }
+                }
+            }
+            if s.len() == before {
+                break;
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn maker_core_searchers_change_nothing() {
+        let rows = crate::mapping::suggest::eval::synthetic_drugs(3000);
+        let makers = rows
+            .iter()
+            .flat_map(|r| r.2.iter().map(|(_, v)| v.as_str()));
+        let odd = [
+            "华北制药股份有限公司(原华北制药厂)制药厂",
+            "制药厂药业",
+            "公司公司有限公司",
+            "厂",
+            "国药集团工业有限公司廊坊分公司",
+            "上海医药集团股份有限公司华氏制药厂",
+            "",
+        ];
+        for m in makers.chain(odd) {
+            assert_eq!(maker_core(m), maker_core_in_full(m), "{m:?}");
+        }
+    }
 
     #[test]
     fn i19_1_nfkc_folds_width_circled_numerals_and_units() {

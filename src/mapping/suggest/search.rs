@@ -4,10 +4,11 @@
 
 use std::fmt::Write as _;
 
-use super::index::{Entry, Index};
+use super::index::{Entry, Index, EMPTY};
 use super::normalise::{
-    bigrams, canonical_form, dice, fold, form_similarity, identifier, maker_core, maker_similarity,
-    name_parts, parse_spec, sound_grams, spec_similarity, squash, stem_grams, NameParts, Spec, SEG,
+    bigrams, canonical_form, dice, fold, form_similarity, identifier, maker_core,
+    maker_similarity_with, name_parts, parse_spec, sound_grams, spec_similarity, squash,
+    stem_grams, NameParts, Spec, SEG,
 };
 use super::synonyms::Synonyms;
 use crate::codes::Family;
@@ -72,6 +73,7 @@ pub struct Query {
     spec: Spec,
     spec_grams: Vec<u64>,
     maker_core: String,
+    maker_grams: Vec<u64>,
     ids: Vec<String>,
     unit: String,
     icd: Option<Icd>,
@@ -312,6 +314,11 @@ impl Query {
             .map(identifier)
             .filter(|s| s.len() >= 6)
             .collect();
+        let maker_core = local
+            .manufacturer
+            .as_deref()
+            .map(maker_core)
+            .unwrap_or_default();
         Query {
             chars: squash(&fold(&local.name)).chars().collect(),
             sound: sound_grams(&parts.stem, drug),
@@ -322,11 +329,8 @@ impl Query {
             form,
             spec: parse_spec(&spec_text),
             spec_grams: bigrams(&squash(&fold(&spec_text))),
-            maker_core: local
-                .manufacturer
-                .as_deref()
-                .map(maker_core)
-                .unwrap_or_default(),
+            maker_grams: bigrams(&maker_core),
+            maker_core,
             ids,
             unit: local.unit.as_deref().map(identifier).unwrap_or_default(),
             icd: legacy_icd(family, &local.code),
@@ -347,11 +351,101 @@ pub struct Candidate {
     pub evidence: String,
 }
 
-/// Per-thread work space: bigram score per entry and which entries were touched.
+/// Per-thread work space: bigram score per entry and which entries were touched; which
+/// entries one search has already taken (`seen[i] == stamp`), without a hash set per search.
 #[derive(Debug, Default)]
 pub struct Scratch {
     acc: Vec<f32>,
     touched: Vec<u32>,
+    seen: Vec<u32>,
+    stamp: u32,
+}
+
+impl Scratch {
+    /// Forget which entries were taken, for a new set over `n` entries.
+    fn fresh(&mut self, n: usize) {
+        if self.seen.len() != n {
+            self.seen = vec![0; n];
+            self.stamp = 0;
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.seen.fill(0);
+            self.stamp = 1;
+        }
+    }
+
+    /// True the first time entry `i` is taken since [`Scratch::fresh`].
+    fn first_time(&mut self, i: u32) -> bool {
+        let m = &mut self.seen[i as usize];
+        if *m == self.stamp {
+            false
+        } else {
+            *m = self.stamp;
+            true
+        }
+    }
+}
+
+/// Values of a pure function of the query and one of an index's distinct strings (a form, a
+/// manufacturer core), worked out once per search instead of once per candidate.
+struct Memo(Vec<f64>);
+
+impl Memo {
+    fn new(n: usize) -> Memo {
+        Memo(vec![f64::NAN; n])
+    }
+
+    fn get(&mut self, k: u32, f: impl FnOnce() -> f64) -> f64 {
+        let v = &mut self.0[k as usize];
+        if v.is_nan() {
+            *v = f();
+        }
+        *v
+    }
+}
+
+/// What one search compares every candidate with, prepared once: the query's strings as
+/// numbers of the index's [`Index::words`] (none when no entry has the string), and the memos.
+struct Ctx {
+    /// Per reading: its joined stem and its generic qualifier.
+    joined: Vec<Option<u32>>,
+    neutral: Vec<Option<u32>>,
+    salt: Option<u32>,
+    tag: Option<u32>,
+    forms: Memo,
+    makers: Memo,
+}
+
+impl Ctx {
+    fn new(index: &Index, q: &Query) -> Ctx {
+        let w = &index.words;
+        Ctx {
+            joined: q.alts.iter().map(|a| w.id(&a.joined)).collect(),
+            neutral: q.alts.iter().map(|a| w.id(&a.neutral)).collect(),
+            salt: w.id(&q.salt),
+            tag: w.id(&q.tag),
+            forms: Memo::new(index.forms.list.len()),
+            makers: Memo::new(index.makers.list.len()),
+        }
+    }
+}
+
+/// `v` sorted stably by `cmp` and cut to `top`, without sorting what is cut: the best `top` are
+/// chosen first and then sorted, with the position as the last key, which is the order a
+/// stable sort leaves. `cmp` must be a total order (scores here are never NaN).
+fn best_sorted<T>(v: Vec<T>, top: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
+    if top == 0 {
+        return Vec::new();
+    }
+    let mut v: Vec<(usize, T)> = v.into_iter().enumerate().collect();
+    let total = |a: &(usize, T), b: &(usize, T)| cmp(&a.1, &b.1).then(a.0.cmp(&b.0));
+    if v.len() > top {
+        v.select_nth_unstable_by(top - 1, total);
+        v.truncate(top);
+    }
+    v.sort_unstable_by(total);
+    v.into_iter().map(|(_, t)| t).collect()
 }
 
 /// Where evidence goes: a string when it is wanted, nowhere while the pool is scored.
@@ -447,15 +541,16 @@ impl Index {
         }
         let shared_chars: Vec<(f64, u32, String)>;
         let pool = self.pool(q, scratch);
+        let ctx = &mut Ctx::new(self, q);
         // (score, entry, why): evidence is written only for the candidates kept.
         let mut scored: Vec<(f64, u32, Option<&str>)> =
             Vec::with_capacity(pool.len() + exact.len());
-        let mut seen = std::collections::HashSet::new();
+        scratch.fresh(self.entries.len());
         for (i, prior, why) in &exact {
-            if !seen.insert(*i) {
+            if !scratch.first_time(*i) {
                 continue;
             }
-            let s = self.rescore(q, *i as usize, None);
+            let s = self.rescore(q, *i as usize, ctx, None);
             // Exact identifiers and codes make a candidate near-certain (0.9 and up); the fields
             // still order several. A stem or category of a legacy ICD code only lifts the floor.
             let score = if *prior >= 0.9 {
@@ -469,10 +564,10 @@ impl Index {
         // code gets ranked candidates, and the score says how sure they are.
         let mut weak: Vec<(f64, u32, Option<&str>)> = Vec::new();
         for i in pool {
-            if !seen.insert(i) {
+            if !scratch.first_time(i) {
                 continue;
             }
-            let score = self.rescore(q, i as usize, None) * NAME_CAP;
+            let score = self.rescore(q, i as usize, ctx, None) * NAME_CAP;
             if score >= FLOOR {
                 scored.push((score, i, None));
             } else if score > 0.0 {
@@ -485,13 +580,13 @@ impl Index {
             scored = weak;
         }
         if scored.is_empty() {
-            shared_chars = self.by_characters(q, top, skip);
+            shared_chars = self.by_characters(q, top, skip, ctx);
             scored = shared_chars
                 .iter()
                 .map(|(s, i, why)| (*s, *i, Some(why.as_str())))
                 .collect();
         }
-        scored.sort_by(|a, b| {
+        let scored = best_sorted(scored, top, |a, b| {
             b.0.partial_cmp(&a.0)
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then_with(|| {
@@ -500,7 +595,6 @@ impl Index {
                         .cmp(&self.entries[b.1 as usize].code)
                 })
         });
-        scored.truncate(top);
         scored
             .into_iter()
             .map(|(score, i, why)| {
@@ -510,7 +604,7 @@ impl Index {
                     evidence.push_str(why);
                     evidence.push_str("; ");
                 }
-                self.rescore(q, i as usize, Some(&mut evidence));
+                self.rescore(q, i as usize, ctx, Some(&mut evidence));
                 Candidate {
                     code: e.code.clone(),
                     name: e.name.clone(),
@@ -531,6 +625,7 @@ impl Index {
         q: &Query,
         top: usize,
         skip: &dyn Fn(&str) -> bool,
+        ctx: &mut Ctx,
     ) -> Vec<(f64, u32, String)> {
         let mut chars: Vec<char> = q.chars.clone();
         chars.extend(q.alts.iter().flat_map(|a| a.joined.chars()));
@@ -560,7 +655,7 @@ impl Index {
         let mut out: Vec<(f64, u32, String)> = best
             .into_iter()
             .map(|(s, i, n)| {
-                let fields = self.rescore(q, i as usize, None);
+                let fields = self.rescore(q, i as usize, ctx, None);
                 let why = format!("weak: {n} of {} characters shared", chars.len());
                 (0.3 * (0.6 * s + 0.4 * fields), i, why)
             })
@@ -580,13 +675,16 @@ impl Index {
     fn pool(&self, q: &Query, scratch: &mut Scratch) -> Vec<u32> {
         let mut out = self.pool_of(&q.grams, scratch);
         if q.alts.len() > 1 {
-            let mut seen: std::collections::HashSet<u32> = out.iter().copied().collect();
+            scratch.fresh(self.entries.len());
+            for &i in &out {
+                scratch.first_time(i);
+            }
             for alt in &q.alts[1..] {
                 if alt.grams == q.grams {
                     continue;
                 }
                 for i in self.pool_of(&alt.grams, scratch) {
-                    if seen.insert(i) {
+                    if scratch.first_time(i) {
                         out.push(i);
                     }
                 }
@@ -659,7 +757,7 @@ impl Index {
     }
 
     /// Score one entry against the query on every field both have; with `evidence`, say how.
-    fn rescore(&self, q: &Query, i: usize, evidence: Option<&mut String>) -> f64 {
+    fn rescore(&self, q: &Query, i: usize, ctx: &mut Ctx, evidence: Option<&mut String>) -> f64 {
         let e: &Entry = &self.entries[i];
         let w = weights(self.family);
         let mut sink = Evidence(evidence);
@@ -667,8 +765,9 @@ impl Index {
         // The best reading of the local name decides.
         let (mut name, mut alt) = (0.0, 0usize);
         let mut exact = false;
+        // Strings compare by their numbers in `self.words` (equal numbers, equal strings).
         for (k, a) in q.alts.iter().enumerate() {
-            let same = a.joined == self.joined[i];
+            let same = ctx.joined[k] == Some(self.joined_id[i]);
             let d = if same {
                 1.0
             } else {
@@ -688,7 +787,7 @@ impl Index {
                 .first()
                 .is_some_and(|a| a.joined.chars().count() == self.joined[i].chars().count())
         {
-            let d = dice(&q.sound, &self.sounds[i]) * SOUND_FACTOR;
+            let d = dice(&q.sound, self.sound_of(i)) * SOUND_FACTOR;
             if d > name {
                 (name, alt, by_sound) = (d, 0, true);
             }
@@ -706,7 +805,12 @@ impl Index {
         }
         // Generic qualifiers (`其他`, `未特指`) do not find candidates but tell two apart.
         let q_neutral = reading.map_or("", |a| a.neutral.as_str());
-        if q_neutral != e.neutral {
+        let q_neutral_id = if reading.is_some() {
+            ctx.neutral[alt]
+        } else {
+            Some(EMPTY)
+        };
+        if q_neutral_id != Some(self.neutral_id[i]) {
             name *= match (q_neutral.is_empty(), e.neutral.as_str()) {
                 (true, "未特指") => 0.995,
                 (true, _) => 0.98,
@@ -722,24 +826,28 @@ impl Index {
             };
             let _ = write!(ev, "; qualifier {}≠{}", show(q_neutral), show(&e.neutral));
         }
-        if !q.salt.is_empty() && !e.salt.is_empty() {
-            if q.salt == e.salt {
+        let (salt, tag) = (self.salt_id[i], self.tag_id[i]);
+        if !q.salt.is_empty() && salt != EMPTY {
+            if ctx.salt == Some(salt) {
                 let _ = write!(ev, "; salt {} =", e.salt);
             } else {
                 name *= 0.75;
                 let _ = write!(ev, "; salt {}≠{}", q.salt, e.salt);
             }
-        } else if q.salt != e.salt {
+        } else if ctx.salt != Some(salt) {
             name *= 0.97;
         }
-        if !e.tag.is_empty() && q.tag != e.tag {
+        if tag != EMPTY && ctx.tag != Some(tag) {
             name *= if q.tag.is_empty() { 0.97 } else { 0.9 };
             let _ = write!(ev, "; tag {}≠{}", q.tag, e.tag);
         }
         let mut total = w[0] * name;
         let mut weight = w[0];
-        if w[1] > 0.0 && !q.form.is_empty() && !e.form.is_empty() {
-            let s = form_similarity(&q.form, &e.form);
+        let form = self.form_of[i];
+        if w[1] > 0.0 && !q.form.is_empty() && form != EMPTY {
+            let s = ctx.forms.get(form, || {
+                form_similarity(&q.form, &self.forms.list[form as usize])
+            });
             total += w[1] * s;
             weight += w[1];
             if s == 1.0 {
@@ -751,8 +859,13 @@ impl Index {
             }
         }
         if w[2] > 0.0 && (q.spec.is_empty() || e.spec.is_empty()) {
-            // Specs without quantities (`直头、弯头；型号1`, `双腔`) compare as text.
-            let eg = bigrams(&squash(&fold(&e.spec_text)));
+            // Specs without quantities (`直头、弯头；型号1`, `双腔`) compare as text; the
+            // entry's text is folded only when the query has enough of its own.
+            let eg = if q.spec_grams.len() > 2 {
+                bigrams(&squash(&fold(&e.spec_text)))
+            } else {
+                Vec::new()
+            };
             if q.spec_grams.len() > 2 && eg.len() > 2 {
                 let s = dice(&q.spec_grams, &eg);
                 total += w[2] * s;
@@ -770,17 +883,28 @@ impl Index {
             let s = spec_similarity(&q.spec, &e.spec);
             total += w[2] * s;
             weight += w[2];
-            let (a, b) = (q.spec.display(), e.spec.display());
-            if s == 1.0 {
-                let _ = write!(ev, "; spec {b} =");
-            } else if s > 0.0 {
-                let _ = write!(ev, "; spec {a} ≈ {b}");
-            } else {
-                let _ = write!(ev, "; spec {a}≠{b}");
+            // Formatting the specs costs more than scoring them: only for evidence wanted.
+            if ev.0.is_some() {
+                let (a, b) = (q.spec.display(), e.spec.display());
+                if s == 1.0 {
+                    let _ = write!(ev, "; spec {b} =");
+                } else if s > 0.0 {
+                    let _ = write!(ev, "; spec {a} ≈ {b}");
+                } else {
+                    let _ = write!(ev, "; spec {a}≠{b}");
+                }
             }
         }
-        if w[3] > 0.0 && !q.maker_core.is_empty() && !e.maker_core.is_empty() {
-            let s = maker_similarity(&q.maker_core, &e.maker_core);
+        let maker = self.maker_of[i];
+        if w[3] > 0.0 && !q.maker_core.is_empty() && maker != EMPTY {
+            let s = ctx.makers.get(maker, || {
+                maker_similarity_with(
+                    &q.maker_core,
+                    &q.maker_grams,
+                    &self.makers.list[maker as usize],
+                    &self.maker_grams[maker as usize],
+                )
+            });
             total += w[3] * s;
             weight += w[3];
             let mark = if s == 1.0 {
