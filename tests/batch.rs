@@ -536,3 +536,121 @@ fn i16_10_verify_of_a_missing_folder_exits_2() {
         run.stderr
     );
 }
+
+/// What `batch --json` said per dataset: (new, corrections, unchanged, duplicate_keys).
+fn verdicts(out: &Value) -> BTreeMap<String, (u64, u64, u64, u64)> {
+    out["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let n = |f: &str| d[f].as_u64().unwrap();
+            (
+                d["dataset"].as_str().unwrap().to_string(),
+                (
+                    n("new"),
+                    n("corrections"),
+                    n("unchanged"),
+                    n("duplicate_keys"),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn seen_files(w: &Workdir) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(w.path().join(".yibao/seen"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The ledger is judged from a sorted index on disk and at most `YIBAO_SEEN_KEYS` keys of the
+/// run in memory; an index deleted, cut short or left behind by the ledger (a later run's
+/// batches not in it) is rebuilt or brought up to date from the ledger, and every verdict is
+/// what the first, all-in-memory judgement gave.
+#[test]
+fn the_ledger_index_bounds_memory_and_follows_the_ledger() {
+    let w = generated(3000, "max_records = 400");
+    let small = [("YIBAO_SEEN_KEYS", "100")];
+    let first = w.run_with(&small, &["--json", "batch"]);
+    first.expect_code(0);
+    let first = first.json();
+    let fees = summary(&first, "fee_details");
+    let clean = fees["clean"].as_u64().unwrap();
+    assert!(clean > 1000, "{clean} clean fee lines");
+    assert!(fees["held_keys"].as_u64().unwrap() <= 100, "{fees}");
+    let new = fees["new"].as_u64().unwrap();
+    // Every key judged is held until 100 are, then sorted to disk.
+    assert_eq!(fees["spilled_keys"].as_u64().unwrap(), new / 100 * 100);
+    assert_eq!(seen_files(&w).len(), 2, "one index per stream");
+
+    // A re-run: everything unchanged, judged against the index.
+    let all_unchanged = |out: &Value| {
+        for (name, (n, c, u, _)) in verdicts(out) {
+            let clean = summary(out, &name)["clean"].as_u64().unwrap();
+            assert_eq!((n, c), (0, 0), "{name}");
+            assert!(u > 0 && u <= clean, "{name}");
+        }
+    };
+    let second = w.run_with(&small, &["--json", "batch"]);
+    second.expect_code(0);
+    all_unchanged(&second.json());
+    let again = verdicts(&second.json());
+
+    // Deleted: rebuilt from the ledger.
+    for f in seen_files(&w) {
+        std::fs::remove_file(f).unwrap();
+    }
+    let third = w.run_with(&small, &["--json", "batch"]);
+    third.expect_code(0);
+    assert_eq!(verdicts(&third.json()), again);
+
+    // Cut short: not taken for an index.
+    let stale: Vec<(PathBuf, Vec<u8>)> = seen_files(&w)
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(&f).unwrap();
+            (f, bytes)
+        })
+        .collect();
+    assert!(!stale.is_empty(), "a deleted index is written again");
+    for (f, bytes) in &stale {
+        std::fs::write(f, &bytes[..bytes.len() - 10]).unwrap();
+    }
+    let fourth = w.run_with(&small, &["--json", "batch"]);
+    fourth.expect_code(0);
+    assert_eq!(verdicts(&fourth.json()), again);
+
+    // Behind the ledger: a changed settlement is emitted as a correction, then the index of
+    // before is put back; the next run folds in the newer batch and finds nothing to emit.
+    let path = w.path().join("data/settlements.csv");
+    let raw = std::fs::read(&path).unwrap();
+    let (text, _, _) = encoding_rs::GBK.decode(&raw);
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    let at = lines.iter().position(|l| l.starts_with('A')).unwrap();
+    let mut f: Vec<String> = lines[at].split(',').map(str::to_string).collect();
+    f[3] = "王五".to_string();
+    lines[at] = f.join(",");
+    let joined = lines.join("\n");
+    let (bytes, _, _) = encoding_rs::GBK.encode(&joined);
+    std::fs::write(&path, bytes).unwrap();
+    for (f, bytes) in &stale {
+        std::fs::write(f, bytes).unwrap();
+    }
+    let fifth = w.run_with(&small, &["--json", "batch"]);
+    fifth.expect_code(0);
+    let fifth = fifth.json();
+    assert_eq!(summary(&fifth, "settlements")["corrections"], 1);
+    for (f, bytes) in &stale {
+        std::fs::write(f, bytes).unwrap();
+    }
+    let sixth = w.run_with(&small, &["--json", "batch"]);
+    sixth.expect_code(0);
+    assert_eq!(verdicts(&sixth.json()), again);
+    for dir in run_dirs(&w) {
+        w.run(&["batch", "verify", dir.to_str().unwrap()])
+            .expect_code(0);
+    }
+}

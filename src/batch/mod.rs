@@ -8,6 +8,7 @@
 
 mod plan;
 pub mod record;
+mod seen;
 pub mod verify;
 mod write;
 
@@ -181,6 +182,11 @@ pub struct DatasetSummary {
     pub duplicate_keys: u64,
     /// Clean records with an empty key field: cannot be tracked, left out.
     pub missing_key: u64,
+    /// The most keys met in this run held in memory at once (the rest were sorted to disk, see
+    /// `seen`): bounded whatever the dataset's size.
+    pub held_keys: u64,
+    /// Keys met in this run sorted to disk.
+    pub spilled_keys: u64,
     /// Other dataset names under which records of the same area and kind were emitted before
     /// (a rename): those records count as emitted.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -1,18 +1,15 @@
 //! Planning: the clean records of a dataset, streamed in chunks from the query engine, encoded,
 //! compared with the ledger (new, changed, or already emitted), and cut into batches by record
 //! count and file size. Each batch is handed to the caller as soon as it is full, so memory holds
-//! one batch and the ledger's key digests, never the whole dataset.
-
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+//! one batch and what `seen` keeps of the keys (a bounded number), never the whole dataset.
 
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::record::{content_hash, mark_correction, Encoder};
+use super::seen::{Seen, Verdict};
 use super::{BatchError, DatasetSummary, Layout, ManifestBatch, Settings};
 use crate::store::ledger::LedgerRecord;
-use crate::store::Store;
 
 /// A batch ready to be written.
 #[derive(Debug, Clone)]
@@ -25,122 +22,6 @@ pub struct Planned {
     pub records: Vec<LedgerRecord>,
     /// Its line in the manifest.
     pub entry: ManifestBatch,
-}
-
-/// What the ledger knows of a dataset, as digests: a 128-bit digest of the key (two `u64`s, so
-/// that an entry is aligned to 8 bytes, not 16) -> the first 63 bits of the content hash, the
-/// last bit saying the key was met in this run. 25 bytes a key in the table (10 million keys:
-/// about 420 MB with the table's spare room, half of what a `u128 -> (u128, bool)` entry took).
-/// A false "unchanged" needs two contents of one key to share 63 bits: 2^-63 a changed record.
-#[derive(Default)]
-pub struct Seen {
-    map: HashMap<[u64; 2], u64, BuildHasherDefault<DigestHasher>>,
-}
-
-/// The low bit of a [`Seen`] value: met in this run already.
-const NOW: u64 = 1;
-
-/// The digests are uniformly distributed already: their first 64 bits are the hash.
-#[derive(Default)]
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    // `Hash for [u64; 2]` writes the array's 16 bytes at once (after its length, which
-    // `write_usize` ignores): any 8 of them are a uniform hash already.
-    fn write(&mut self, bytes: &[u8]) {
-        let mut b = [0u8; 8];
-        let n = bytes.len().min(8);
-        b[..n].copy_from_slice(&bytes[..n]);
-        self.0 ^= u64::from_le_bytes(b);
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 ^= n;
-    }
-    fn write_usize(&mut self, _: usize) {}
-}
-
-fn digest(bytes: &[u8]) -> [u64; 2] {
-    let d = Sha256::digest(bytes);
-    let word = |i: usize| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&d[i..i + 8]);
-        u64::from_le_bytes(b)
-    };
-    [word(0), word(8)]
-}
-
-/// The first 63 bits of a content hash, shifted clear of the [`NOW`] bit.
-fn content(hash: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let n = hash.len().min(8);
-    b[..n].copy_from_slice(&hash[..n]);
-    u64::from_le_bytes(b) << 1
-}
-
-impl Seen {
-    /// Load what the ledger holds for a stream (`batch::stream_of`; latest content per key
-    /// wins), under whatever dataset names it was emitted.
-    pub fn load(store: &Store, stream: &str) -> Result<Seen, BatchError> {
-        let mut seen = Seen::default();
-        store.ledger_emitted(stream, |key, hash| seen.mark(key, hash))?;
-        Ok(seen)
-    }
-
-    /// As `load`, plus the batches `dataset` recorded before streams existed (what
-    /// `Store::ledger_adopt` would give the stream), for a plan that must not write.
-    pub fn load_or_legacy(store: &Store, stream: &str, dataset: &str) -> Result<Seen, BatchError> {
-        let mut seen = Seen::default();
-        store.ledger_emitted_legacy(dataset, |key, hash| seen.mark(key, hash))?;
-        store.ledger_emitted(stream, |key, hash| seen.mark(key, hash))?;
-        Ok(seen)
-    }
-
-    fn mark(&mut self, key: &str, hash: &[u8]) {
-        self.map.insert(digest(key.as_bytes()), content(hash));
-    }
-
-    /// Keys known (from the ledger and met in this run).
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// Whether no key is known.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
-
-/// What to do with one clean record.
-enum Verdict {
-    New,
-    Correction,
-    Unchanged,
-    Duplicate,
-}
-
-impl Seen {
-    fn judge(&mut self, key: &str, hash: &[u8; 32]) -> Verdict {
-        let k = digest(key.as_bytes());
-        let h = content(hash);
-        match self.map.get_mut(&k) {
-            Some(m) if *m & NOW != 0 => Verdict::Duplicate,
-            Some(m) if *m == h => {
-                *m = h | NOW;
-                Verdict::Unchanged
-            }
-            Some(m) => {
-                *m = h | NOW;
-                Verdict::Correction
-            }
-            None => {
-                self.map.insert(k, h | NOW);
-                Verdict::New
-            }
-        }
-    }
 }
 
 /// The message envelope around a batch's records.
@@ -192,7 +73,7 @@ pub(crate) use crate::source::hash::hex;
 /// The batches of one dataset's clean records, planned as the records arrive: every record new
 /// to the ledger or changed since emitted goes into a batch, numbered on from the first number;
 /// `act` receives each batch as soon as it is full (and the last one at [`Planner::finish`]) and
-/// may write it. Memory: the batch being filled and the ledger's digests, whatever the chunks.
+/// may write it. Memory: the batch being filled and the keys `Seen` holds, whatever the chunks.
 pub struct Planner {
     encoder: Encoder,
     /// The columns a pushed chunk must have, in the encoder's order.
@@ -294,7 +175,7 @@ impl Planner {
             self.line.clear();
             self.encoder.encode(&values, &mut self.line);
             let hash = content_hash(&self.line);
-            let correction = match self.seen.judge(&key, &hash) {
+            let correction = match self.seen.judge(&key, &hash)? {
                 Verdict::Unchanged => {
                     self.summary.unchanged += 1;
                     continue;
@@ -337,13 +218,14 @@ impl Planner {
         Ok(())
     }
 
-    /// Close the last batch; the dataset's counts and batches.
+    /// Close the last batch; the dataset's counts and batches, and what was judged (for the
+    /// next index, once every batch is in the ledger).
     pub fn finish(
         mut self,
         act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
-    ) -> Result<DatasetSummary, BatchError> {
+    ) -> Result<(DatasetSummary, Seen), BatchError> {
         self.close(act)?;
-        Ok(self.summary)
+        Ok((self.summary, self.seen))
     }
 
     fn close(
@@ -378,40 +260,5 @@ impl Planner {
         open.number += 1;
         open.corrections = 0;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The compact digests judge as the ledger would: new, then a repeat in the same run;
-    /// against what a ledger holds, unchanged and corrected; a content differing only in its
-    /// last bits is still a change.
-    #[test]
-    fn seen_judges_new_unchanged_corrected_and_repeated_keys() {
-        let h = |b: u8| -> [u8; 32] {
-            let mut x = [0u8; 32];
-            x[0] = b;
-            x
-        };
-        let mut seen = Seen::default();
-        assert!(matches!(seen.judge("S1", &h(1)), Verdict::New));
-        assert!(matches!(seen.judge("S1", &h(1)), Verdict::Duplicate));
-        assert!(matches!(seen.judge("S1", &h(2)), Verdict::Duplicate));
-        let mut ledger = Seen::default();
-        ledger.mark("S1", &h(1));
-        ledger.mark("S2", &h(1));
-        let mut low = h(1);
-        low[7] ^= 0x40;
-        ledger.mark("S3", &low);
-        assert!(matches!(ledger.judge("S1", &h(1)), Verdict::Unchanged));
-        assert!(matches!(ledger.judge("S1", &h(1)), Verdict::Duplicate));
-        assert!(matches!(ledger.judge("S2", &h(3)), Verdict::Correction));
-        assert!(matches!(ledger.judge("S3", &h(1)), Verdict::Correction));
-        assert!(matches!(ledger.judge("S4", &h(1)), Verdict::New));
-        assert_eq!(ledger.len(), 4);
-        // An entry is two u64s and a u64.
-        assert_eq!(std::mem::size_of::<([u64; 2], u64)>(), 24);
     }
 }

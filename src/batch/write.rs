@@ -11,7 +11,8 @@ use sha2::{Digest, Sha256};
 
 use polars::prelude::DataFrame;
 
-use super::plan::{hex, Planned, Planner, Seen};
+use super::plan::{hex, Planned, Planner};
+use super::seen::{index_path, Seen};
 use super::{
     file_name, BatchError, DatasetSummary, Layout, Manifest, ManifestBatch, Settings, Summary,
     MANIFEST_SCHEMA,
@@ -246,22 +247,24 @@ impl<'a> Emitter<'a> {
     fn open(&mut self, ds: &Dataset, columns: &[String]) -> Result<Current, BatchError> {
         let name = ds.name.clone();
         let stream = super::stream_of(ds);
+        let index = index_path(&self.ws.root, &stream);
+        let tmp = self.ws.root.join(".yibao").join("tmp");
         let (seen, first, continues) = match &mut self.ledger {
             Ledger::Write(store) => {
                 store.ledger_adopt(&name, &stream)?;
                 (
-                    Seen::load(store, &stream)?,
+                    Seen::load(store, &stream, &index, &tmp)?,
                     store.ledger_next_number(&name, &stream)?,
                     store.ledger_other_names(&stream, &name)?,
                 )
             }
             // Read-only: the rows from before streams are adopted as `Write` would adopt them.
             Ledger::DryRun(Some(store)) => (
-                Seen::load_or_legacy(store, &stream, &name)?,
+                Seen::load_read_only(store, &stream, &name, &index, &tmp)?,
                 store.ledger_next_number(&name, &stream)?,
                 store.ledger_other_names(&stream, &name)?,
             ),
-            Ledger::DryRun(None) => (Seen::default(), 1, Vec::new()),
+            Ledger::DryRun(None) => (Seen::empty(&tmp), 1, Vec::new()),
         };
         let planner = Planner::new(ds, columns, &self.settings, seen, first)?;
         let manifest = header(ds, &self.settings, planner.field_names());
@@ -345,7 +348,8 @@ impl<'a> Emitter<'a> {
             mut started,
             continues,
         } = cur;
-        let mut summary = match &mut self.ledger {
+        let stream = super::stream_of_manifest(&manifest);
+        let (mut summary, seen) = match &mut self.ledger {
             Ledger::Write(store) => {
                 let mut act = |p: Planned| -> Result<(), BatchError> {
                     write_batch(store, &run_id, &name, &dir, &mut manifest, &mut started, &p)?;
@@ -356,6 +360,12 @@ impl<'a> Emitter<'a> {
             }
             Ledger::DryRun(_) => planner.finish(&mut |_| Ok(()))?,
         };
+        summary.held_keys = seen.most_held as u64;
+        summary.spilled_keys = seen.spilled().0;
+        // Every batch of the dataset is done: the index takes in what they emitted.
+        if let Ledger::Write(store) = &mut self.ledger {
+            seen.persist(store, &stream, &index_path(&self.ws.root, &stream))?;
+        }
         summary.dir = dir;
         summary.continues = continues;
         self.datasets.push(summary);

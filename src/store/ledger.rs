@@ -81,6 +81,19 @@ pub struct LedgerRecord {
     pub correction: bool,
 }
 
+/// How much of a stream's ledger there is: its `done` batches (up to some batch id), their
+/// records, and the highest id among them. The index of `batch::seen` says in these terms what it
+/// covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extent {
+    /// Highest batch id (0: none).
+    pub last: i64,
+    /// Done batches.
+    pub batches: u64,
+    /// Their records.
+    pub records: u64,
+}
+
 const BATCH_COLUMNS: &str = "id, dataset, number, run_id, records, corrections, bytes, sha256, \
                              first_key, last_key, state, created_at, stream";
 
@@ -222,6 +235,57 @@ impl Store {
         each: impl FnMut(&str, &[u8]),
     ) -> Result<(), StoreError> {
         self.emitted_where("b.stream = ?1", stream, each)
+    }
+
+    /// The `done` batches of a stream, all of them or those with an id up to `upto`.
+    pub fn ledger_done_extent(
+        &self,
+        stream: &str,
+        upto: Option<i64>,
+    ) -> Result<Extent, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT coalesce(max(id), 0), count(*), coalesce(sum(records), 0)
+                 FROM ledger_batches WHERE stream = ?1 AND state = 'done' AND id <= ?2",
+                params![stream, upto.unwrap_or(i64::MAX)],
+                |r| {
+                    Ok(Extent {
+                        last: r.get(0)?,
+                        batches: r.get::<_, i64>(1)? as u64,
+                        records: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// As `ledger_emitted`, only the batches with an id above `after`.
+    pub fn ledger_emitted_after(
+        &self,
+        stream: &str,
+        after: i64,
+        mut each: impl FnMut(&str, &[u8]),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.key, r.hash FROM ledger_batches b
+                 JOIN ledger_records r ON r.batch_id = b.id
+                 WHERE b.stream = ?1 AND b.state = 'done' AND b.id > ?2 ORDER BY b.id, r.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query(params![stream, after])
+            .map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let key = row.get_ref(0).map_err(|e| self.err(e))?;
+            let hash = row.get_ref(1).map_err(|e| self.err(e))?;
+            let (Ok(key), Ok(hash)) = (key.as_str(), hash.as_blob()) else {
+                continue;
+            };
+            each(key, hash);
+        }
+        Ok(())
     }
 
     /// As `ledger_emitted`, for the batches of `dataset` recorded before streams existed.
