@@ -329,7 +329,8 @@ pub fn run(
         // Each chunk is sliced before the crosswalks, so that only its rows are read.
         let mut input = Input::sliced(ds, frame.clone(), |offset, len| {
             apply(read.frame.clone().slice(offset, len), ds, &crosswalks)
-        });
+        })
+        .spilling_to(ws.root.join(".yibao").join("tmp"));
         if history.is_some() && !ds.codes.is_empty() {
             let schema = frame.clone().collect_schema().map_err(polars_err)?;
             let carry = coverage::columns(ds, &schema);

@@ -45,6 +45,9 @@ pub struct Input<'a> {
     pub carry: Vec<String>,
     /// Run on every batch of the pass (see [`Grouper`]).
     pub grouper: Option<Grouper>,
+    /// Where passes that sort more than memory should hold (a uniqueness rule's keys) put
+    /// their temporary files; the system's temporary folder without one.
+    pub spill: Option<std::path::PathBuf>,
 }
 
 impl<'a> Input<'a> {
@@ -56,6 +59,7 @@ impl<'a> Input<'a> {
             slicer: None,
             carry: Vec::new(),
             grouper: None,
+            spill: None,
         }
     }
 
@@ -71,7 +75,14 @@ impl<'a> Input<'a> {
             slicer: Some(Box::new(slicer)),
             carry: Vec::new(),
             grouper: None,
+            spill: None,
         }
+    }
+
+    /// The same, with temporary files in `dir`.
+    pub fn spilling_to(mut self, dir: std::path::PathBuf) -> Self {
+        self.spill = Some(dir);
+        self
     }
 
     /// The same, with `grouper` run on each batch of the pass over the `carry` columns.
@@ -545,19 +556,11 @@ fn check_one(
     for (n, rule) in active.iter().enumerate() {
         let mut c = compile(&narrowed(rule, &schema), &typed, ctx)
             .map_err(|e| EngineError::rule(rule, &ds.name, &e))?;
-        if matches!(rule.kind, RuleKind::Unique { .. }) {
+        if let RuleKind::Unique { fields } = &rule.kind {
             // A key's first record is known only over the whole dataset: one pass over the
             // key finds the later ones by position, and each chunk looks its records up.
-            let later = repeated(frame.clone().with_columns(typed_exprs.clone()), &c.fails)
+            let positions = repeated(input, &typed_exprs, fields, opts.chunk_rows)
                 .map_err(|e| EngineError::rule(rule, &ds.name, &e))?;
-            let positions: Vec<u64> = later
-                .cast(&DataType::UInt64)?
-                .u64()?
-                .into_no_null_iter()
-                .collect();
-            // The streaming engine need not give them in order; chunks cut them by range.
-            let mut positions = positions;
-            positions.sort_unstable();
             c.fails = repeats_in(&c.applies, &positions);
             // Each chunk gets the positions that fall inside it (`repeats_in`), not the whole
             // dataset's: a list of every repeat, looked up by every batch, made the check
@@ -768,17 +771,35 @@ fn repeats_in(applies: &Expr, positions: &[u64]) -> Expr {
         .and(col(ROW_INDEX).is_in(lit(list).implode(false), false))
 }
 
-/// Positions (as [`ROW_INDEX`] numbers them) of the records for which `fails`, a uniqueness
-/// rule over the whole of `frame`, is true: the repeats of a key after its first record.
-fn repeated(frame: LazyFrame, fails: &Expr) -> PolarsResult<Series> {
-    let df = frame
-        .with_row_index(ROW_INDEX, None)
-        .select([col(ROW_INDEX), fails.clone().alias("__f")])
-        .filter(col("__f"))
-        .select([col(ROW_INDEX)])
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
-    Ok(df.column(ROW_INDEX)?.as_materialized_series().clone())
+/// Positions (as [`ROW_INDEX`] numbers them) of the records whose key (`fields`, typed) an
+/// earlier record of the dataset has, ascending: a pass over the key fields a chunk at a time,
+/// sorted on disk (`repeats`), so the dataset's keys are never all in memory.
+fn repeated(
+    input: &Input,
+    typed: &[Expr],
+    fields: &[String],
+    chunk_rows: IdxSize,
+) -> PolarsResult<Vec<u64>> {
+    let mut repeats = super::repeats::Repeats::new(input.spill.as_deref());
+    let keys: Vec<Expr> = fields
+        .iter()
+        .map(|f| col(f.as_str()).cast(DataType::String))
+        .collect();
+    let mut offset: i64 = 0;
+    loop {
+        let df = input
+            .chunk(offset, chunk_rows)?
+            .with_columns(typed.to_vec())
+            .select(keys.clone())
+            .collect()?;
+        let n = df.height();
+        super::repeats::push_chunk(&mut repeats, &df, offset as u64)?;
+        if n < chunk_rows as usize {
+            break;
+        }
+        offset += n as i64;
+    }
+    repeats.finish().map_err(PolarsError::from)
 }
 
 fn samples_of(df: &DataFrame, flag: &str, keys: &[String], n: usize) -> PolarsResult<Vec<Sample>> {

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod examples;
 pub mod kind;
 pub mod pack;
+mod repeats;
 pub mod tally;
 
 use serde::{Deserialize, Serialize};
