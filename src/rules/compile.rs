@@ -25,8 +25,9 @@ pub struct Context {
     pub books: HashMap<Family, Arc<CodeBook>>,
     /// Dictionaries per pack name.
     pub dictionaries: HashMap<String, BTreeMap<String, Vec<String>>>,
-    /// Distinct values of a field of the datasets of a kind (for `reference`).
-    pub references: HashMap<(DatasetKind, String), Series>,
+    /// Distinct values of a field of the datasets of a kind (for `reference`), as sorted
+    /// digests on disk (`rules::positions`).
+    pub references: HashMap<(DatasetKind, String), Arc<super::positions::Targets>>,
     /// The date a `"today"` bound stands for: Beijing's ([`crate::clock::today`]).
     pub today: NaiveDate,
 }
@@ -386,16 +387,11 @@ pub fn compile(rule: &Rule, typed: &HashSet<String>, ctx: &Context) -> PolarsRes
             to,
             to_field,
         } => {
-            let target = to_field.clone().unwrap_or_else(|| field.clone());
-            let set = ctx
-                .references
-                .get(&(*to, target))
-                .cloned()
-                .unwrap_or_else(|| Series::new_empty("ref".into(), &DataType::String));
-            let text = col(field.as_str()).cast(DataType::String);
-            text.clone()
-                .is_not_null()
-                .and(text.is_in(lit(set).implode(false), false).not())
+            // Judged by position (`engine`, `positions::Misses`): which records' values the
+            // target lacks is known only against the whole target, sorted on disk. Here only
+            // which records the rule can fail.
+            let _ = (to, to_field);
+            col(field.as_str()).cast(DataType::String).is_not_null()
         }
         RuleKind::Expression { expr } => sql(expr)?.fill_null(lit(true)).not(),
     };

@@ -338,7 +338,7 @@ pub fn check(
     opts: &Options,
     consumer: &mut dyn Consumer,
 ) -> Result<Outcome, EngineError> {
-    prepare_references(inputs, rules, &mut ctx)?;
+    prepare_references(inputs, rules, &mut ctx, opts.chunk_rows)?;
     let sums = prepare_detail_sums(inputs, rules)?;
     let mut datasets = Vec::new();
     for input in inputs {
@@ -360,7 +360,12 @@ pub fn check_only(
 }
 
 /// Distinct values of every field that a `reference` rule points at.
-fn prepare_references(inputs: &[Input<'_>], rules: &[Rule], ctx: &mut Context) -> PolarsResult<()> {
+fn prepare_references(
+    inputs: &[Input<'_>],
+    rules: &[Rule],
+    ctx: &mut Context,
+    chunk_rows: IdxSize,
+) -> PolarsResult<()> {
     for rule in rules {
         let RuleKind::Reference {
             field,
@@ -375,24 +380,49 @@ fn prepare_references(inputs: &[Input<'_>], rules: &[Rule], ctx: &mut Context) -
         if ctx.references.contains_key(&(*to, target.clone())) {
             continue;
         }
-        let mut parts = Vec::new();
+        // The target's values, a chunk at a time, into sorted digests on disk.
+        let mut builder = None;
         for i in inputs.iter().filter(|i| i.dataset.kind == *to) {
-            let mut f = i.frame.clone();
-            if f.collect_schema()?.contains(&target) {
-                parts.push(f.select([col(target.as_str()).cast(DataType::String)]));
+            if !i.frame.clone().collect_schema()?.contains(&target) {
+                continue;
             }
+            let b = builder
+                .get_or_insert_with(|| super::positions::TargetsBuilder::new(i.spill.as_deref()));
+            let value = [col(target.as_str()).cast(DataType::String)];
+            each_chunk(i, &[], &value, chunk_rows, |df, offset| {
+                super::positions::each_row(df, offset, |v, _| b.push(v[0]))
+            })?;
         }
-        if parts.is_empty() {
-            continue;
+        if let Some(b) = builder {
+            let targets = b.finish().map_err(PolarsError::from)?;
+            ctx.references.insert((*to, target), Arc::new(targets));
         }
-        let values = concat(parts, UnionArgs::default())?
-            .unique(None, UniqueKeepStrategy::Any)
-            .drop_nulls(None)
-            .collect()?;
-        let series = values.column(&target)?.as_materialized_series().clone();
-        ctx.references.insert((*to, target), series);
     }
     Ok(())
+}
+
+/// Every chunk of `input`, typed by `typed`, as the columns `select`: `each(frame, offset)`.
+fn each_chunk(
+    input: &Input,
+    typed: &[Expr],
+    select: &[Expr],
+    chunk_rows: IdxSize,
+    mut each: impl FnMut(&DataFrame, u64) -> PolarsResult<()>,
+) -> PolarsResult<()> {
+    let mut offset: i64 = 0;
+    loop {
+        let df = input
+            .chunk(offset, chunk_rows)?
+            .with_columns(typed.to_vec())
+            .select(select.to_vec())
+            .collect()?;
+        let n = df.height();
+        each(&df, offset as u64)?;
+        if n < chunk_rows as usize {
+            return Ok(());
+        }
+        offset += n as i64;
+    }
 }
 
 /// Per `detail-sum` rule: the summed detail lines by key.
@@ -550,22 +580,39 @@ fn check_one(
     let mut indexed = false;
     // Each rule's own expressions, to name the one that fails when the whole query does.
     let mut probes: Vec<Expr> = Vec::new();
-    // Per uniqueness rule: its place in `select`, what it applies to, the sorted positions of
-    // its repeats and its column.
-    let mut unique_slots: Vec<(usize, Expr, Vec<u64>, String)> = Vec::new();
+    // Per rule judged by position (uniqueness, reference): its place in `select`, what it
+    // applies to, the sorted positions of
+    // the records failing it and its column.
+    let mut positional_slots: Vec<(usize, Expr, Vec<u64>, String)> = Vec::new();
     for (n, rule) in active.iter().enumerate() {
         let mut c = compile(&narrowed(rule, &schema), &typed, ctx)
             .map_err(|e| EngineError::rule(rule, &ds.name, &e))?;
-        if let RuleKind::Unique { fields } = &rule.kind {
-            // A key's first record is known only over the whole dataset: one pass over the
-            // key finds the later ones by position, and each chunk looks its records up.
-            let positions = repeated(input, &typed_exprs, fields, opts.chunk_rows)
-                .map_err(|e| EngineError::rule(rule, &ds.name, &e))?;
+        // A key's first record is known only over the whole dataset, a value's presence only
+        // over the whole target: one pass finds the records that fail by position, and each
+        // chunk looks its records up.
+        let positional = match &rule.kind {
+            RuleKind::Unique { fields } => {
+                Some(repeated(input, &typed_exprs, fields, opts.chunk_rows))
+            }
+            RuleKind::Reference {
+                field,
+                to,
+                to_field,
+            } => {
+                let target = to_field.clone().unwrap_or_else(|| field.clone());
+                ctx.references
+                    .get(&(*to, target))
+                    .map(|t| missing(input, &typed_exprs, field, t, opts.chunk_rows))
+            }
+            _ => None,
+        };
+        if let Some(positions) = positional {
+            let positions = positions.map_err(|e| EngineError::rule(rule, &ds.name, &e))?;
             c.fails = repeats_in(&c.applies, &positions);
             // Each chunk gets the positions that fall inside it (`repeats_in`), not the whole
             // dataset's: a list of every repeat, looked up by every batch, made the check
             // quadratic in the dataset's size.
-            unique_slots.push((select.len(), c.applies.clone(), positions, format!("f{n}")));
+            positional_slots.push((select.len(), c.applies.clone(), positions, format!("f{n}")));
             indexed = true;
         }
         probes.push(c.fails.clone().or(c.applies.clone()));
@@ -615,12 +662,12 @@ fn check_one(
     // The query of the chunk of `len` records from `offset`: uniqueness rules look up only
     // the repeats inside it.
     let chunk_query = |frame: LazyFrame, offset: i64, len: IdxSize| -> LazyFrame {
-        if unique_slots.is_empty() {
+        if positional_slots.is_empty() {
             return query(frame);
         }
         let mut sel = select.clone();
         let (lo, hi) = (offset as u64, offset as u64 + len as u64);
-        for (slot, applies, positions, name) in &unique_slots {
+        for (slot, applies, positions, name) in &positional_slots {
             let from = positions.partition_point(|p| *p < lo);
             let to = positions.partition_point(|p| *p < hi);
             sel[*slot] = repeats_in(applies, &positions[from..to]).alias(name.as_str());
@@ -773,33 +820,38 @@ fn repeats_in(applies: &Expr, positions: &[u64]) -> Expr {
 
 /// Positions (as [`ROW_INDEX`] numbers them) of the records whose key (`fields`, typed) an
 /// earlier record of the dataset has, ascending: a pass over the key fields a chunk at a time,
-/// sorted on disk (`repeats`), so the dataset's keys are never all in memory.
+/// sorted on disk (`positions`), so the dataset's keys are never all in memory.
 fn repeated(
     input: &Input,
     typed: &[Expr],
     fields: &[String],
     chunk_rows: IdxSize,
 ) -> PolarsResult<Vec<u64>> {
-    let mut repeats = super::repeats::Repeats::new(input.spill.as_deref());
+    let mut repeats = super::positions::Repeats::new(input.spill.as_deref());
     let keys: Vec<Expr> = fields
         .iter()
         .map(|f| col(f.as_str()).cast(DataType::String))
         .collect();
-    let mut offset: i64 = 0;
-    loop {
-        let df = input
-            .chunk(offset, chunk_rows)?
-            .with_columns(typed.to_vec())
-            .select(keys.clone())
-            .collect()?;
-        let n = df.height();
-        super::repeats::push_chunk(&mut repeats, &df, offset as u64)?;
-        if n < chunk_rows as usize {
-            break;
-        }
-        offset += n as i64;
-    }
+    each_chunk(input, typed, &keys, chunk_rows, |df, offset| {
+        super::positions::push_chunk(&mut repeats, df, offset)
+    })?;
     repeats.finish().map_err(PolarsError::from)
+}
+
+/// Positions of the records whose `field` (typed, as text) `targets` lacks, ascending.
+fn missing(
+    input: &Input,
+    typed: &[Expr],
+    field: &str,
+    targets: &super::positions::Targets,
+    chunk_rows: IdxSize,
+) -> PolarsResult<Vec<u64>> {
+    let mut misses = super::positions::Misses::new(input.spill.as_deref());
+    let value = [col(field).cast(DataType::String)];
+    each_chunk(input, typed, &value, chunk_rows, |df, offset| {
+        super::positions::each_row(df, offset, |v, p| misses.push(v[0], p))
+    })?;
+    misses.finish(targets).map_err(PolarsError::from)
 }
 
 fn samples_of(df: &DataFrame, flag: &str, keys: &[String], n: usize) -> PolarsResult<Vec<Sample>> {

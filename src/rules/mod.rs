@@ -10,7 +10,8 @@ pub mod engine;
 pub mod examples;
 pub mod kind;
 pub mod pack;
-mod repeats;
+mod positions;
+pub use positions::Targets;
 pub mod tally;
 
 use serde::{Deserialize, Serialize};
