@@ -217,11 +217,8 @@ fn only_clean_records_are_emitted_and_a_rerun_emits_nothing() {
     }
 }
 
-#[test]
-fn a_changed_record_is_emitted_once_as_a_correction() {
-    let w = generated(2000, "max_records = 500");
-    w.run(&["batch"]).expect_code(0);
-    // Rename the person of the first settlement (the first data line of the GBK file).
+/// Rename the person of the first settlement (the first data line of the GBK file); its key.
+fn rename_first_settlement_person(w: &Workdir) -> String {
     let path = w.path().join("data/settlements.csv");
     let raw = std::fs::read(&path).unwrap();
     let (text, _, _) = encoding_rs::GBK.decode(&raw);
@@ -234,6 +231,14 @@ fn a_changed_record_is_emitted_once_as_a_correction() {
     let joined = lines.join("\n");
     let (bytes, _, _) = encoding_rs::GBK.encode(&joined);
     std::fs::write(&path, bytes).unwrap();
+    key
+}
+
+#[test]
+fn a_changed_record_is_emitted_once_as_a_correction() {
+    let w = generated(2000, "max_records = 500");
+    w.run(&["batch"]).expect_code(0);
+    let key = rename_first_settlement_person(&w);
 
     let out = w.run(&["--json", "batch"]);
     out.expect_code(0);
@@ -625,17 +630,7 @@ fn the_ledger_index_bounds_memory_and_follows_the_ledger() {
 
     // Behind the ledger: a changed settlement is emitted as a correction, then the index of
     // before is put back; the next run folds in the newer batch and finds nothing to emit.
-    let path = w.path().join("data/settlements.csv");
-    let raw = std::fs::read(&path).unwrap();
-    let (text, _, _) = encoding_rs::GBK.decode(&raw);
-    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
-    let at = lines.iter().position(|l| l.starts_with('A')).unwrap();
-    let mut f: Vec<String> = lines[at].split(',').map(str::to_string).collect();
-    f[3] = "王五".to_string();
-    lines[at] = f.join(",");
-    let joined = lines.join("\n");
-    let (bytes, _, _) = encoding_rs::GBK.encode(&joined);
-    std::fs::write(&path, bytes).unwrap();
+    rename_first_settlement_person(&w);
     for (f, bytes) in &stale {
         std::fs::write(f, bytes).unwrap();
     }

@@ -234,7 +234,7 @@ impl Store {
         stream: &str,
         each: impl FnMut(&str, &[u8]),
     ) -> Result<(), StoreError> {
-        self.emitted_where("b.stream = ?1", stream, each)
+        self.emitted_where("b.stream = ?1", params![stream], each)
     }
 
     /// The `done` batches of a stream, all of them or those with an id up to `upto`.
@@ -264,28 +264,9 @@ impl Store {
         &self,
         stream: &str,
         after: i64,
-        mut each: impl FnMut(&str, &[u8]),
+        each: impl FnMut(&str, &[u8]),
     ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT r.key, r.hash FROM ledger_batches b
-                 JOIN ledger_records r ON r.batch_id = b.id
-                 WHERE b.stream = ?1 AND b.state = 'done' AND b.id > ?2 ORDER BY b.id, r.id",
-            )
-            .map_err(|e| self.err(e))?;
-        let mut rows = stmt
-            .query(params![stream, after])
-            .map_err(|e| self.err(e))?;
-        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let key = row.get_ref(0).map_err(|e| self.err(e))?;
-            let hash = row.get_ref(1).map_err(|e| self.err(e))?;
-            let (Ok(key), Ok(hash)) = (key.as_str(), hash.as_blob()) else {
-                continue;
-            };
-            each(key, hash);
-        }
-        Ok(())
+        self.emitted_where("b.stream = ?1 AND b.id > ?2", params![stream, after], each)
     }
 
     /// As `ledger_emitted`, for the batches of `dataset` recorded before streams existed.
@@ -294,24 +275,26 @@ impl Store {
         dataset: &str,
         each: impl FnMut(&str, &[u8]),
     ) -> Result<(), StoreError> {
-        self.emitted_where("b.stream = '' AND b.dataset = ?1", dataset, each)
+        self.emitted_where("b.stream = '' AND b.dataset = ?1", params![dataset], each)
     }
 
+    /// Records of the `done` batches `filter` selects, in emission order (a batch's records
+    /// follow each other, batches by id).
     fn emitted_where(
         &self,
         filter: &str,
-        param: &str,
+        params: &[&dyn rusqlite::ToSql],
         mut each: impl FnMut(&str, &[u8]),
     ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT r.key, r.hash FROM ledger_records r
-                 JOIN ledger_batches b ON b.id = r.batch_id
-                 WHERE {filter} AND b.state = 'done' ORDER BY r.id"
+                "SELECT r.key, r.hash FROM ledger_batches b
+                 JOIN ledger_records r ON r.batch_id = b.id
+                 WHERE {filter} AND b.state = 'done' ORDER BY b.id, r.id"
             ))
             .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([param]).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params).map_err(|e| self.err(e))?;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let key = row.get_ref(0).map_err(|e| self.err(e))?;
             let hash = row.get_ref(1).map_err(|e| self.err(e))?;
