@@ -382,15 +382,10 @@ pub fn compile(rule: &Rule, typed: &HashSet<String>, ctx: &Context) -> PolarsRes
             let present = all(fields.iter().map(|f| col(f.as_str()).is_not_null()))?;
             present.and(key.is_first_distinct().not())
         }
-        RuleKind::Reference {
-            field,
-            to,
-            to_field,
-        } => {
+        RuleKind::Reference { field, .. } => {
             // Judged by position (`engine`, `positions::Misses`): which records' values the
             // target lacks is known only against the whole target, sorted on disk. Here only
             // which records the rule can fail.
-            let _ = (to, to_field);
             col(field.as_str()).cast(DataType::String).is_not_null()
         }
         RuleKind::Expression { expr } => sql(expr)?.fill_null(lit(true)).not(),
