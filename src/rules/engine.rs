@@ -339,7 +339,7 @@ pub fn check(
     consumer: &mut dyn Consumer,
 ) -> Result<Outcome, EngineError> {
     prepare_references(inputs, rules, &mut ctx, opts.chunk_rows)?;
-    let sums = prepare_detail_sums(inputs, rules)?;
+    let sums = prepare_detail_sums(inputs, rules, opts.chunk_rows)?;
     let mut datasets = Vec::new();
     for input in inputs {
         datasets.push(check_one(input, rules, &ctx, &sums, opts, consumer)?);
@@ -425,11 +425,15 @@ fn each_chunk(
     }
 }
 
-/// Per `detail-sum` rule: the summed detail lines by key.
+/// Per `detail-sum` rule: the detail lines' amounts summed by key, a chunk at a time into
+/// sorted digests on disk ([`super::positions::Sums`]), so the detail dataset's keys are never
+/// all in memory (a hash aggregation of 50 million fee lines into 5 million sums held about a
+/// gigabyte, and joining it on every chunk of settlements rebuilt its table each time).
 fn prepare_detail_sums(
     inputs: &[Input<'_>],
     rules: &[Rule],
-) -> PolarsResult<BTreeMap<String, DataFrame>> {
+    chunk_rows: IdxSize,
+) -> PolarsResult<BTreeMap<String, super::positions::Sums>> {
     let mut out = BTreeMap::new();
     for rule in rules {
         let RuleKind::DetailSum {
@@ -441,42 +445,74 @@ fn prepare_detail_sums(
         else {
             continue;
         };
-        let mut parts = Vec::new();
+        let mut builder = None;
         for i in inputs.iter().filter(|i| i.dataset.kind == *detail) {
-            let mut f = i.frame.clone();
-            let schema = f.collect_schema()?;
-            if schema.contains(key) && schema.contains(detail_field) {
-                parts.push(
-                    f.select([
-                        col(key.as_str()).cast(DataType::String),
-                        col(detail_field.as_str())
-                            .str()
-                            .strip_chars(lit(NULL))
-                            .cast(DataType::Float64),
-                    ]),
-                );
+            let schema = i.frame.clone().collect_schema()?;
+            if !(schema.contains(key) && schema.contains(detail_field)) {
+                continue;
             }
+            let b = builder
+                .get_or_insert_with(|| super::positions::SumsBuilder::new(i.spill.as_deref()));
+            let select = [
+                col(key.as_str()).cast(DataType::String),
+                col(detail_field.as_str())
+                    .str()
+                    .strip_chars(lit(NULL))
+                    .cast(DataType::Float64),
+            ];
+            each_chunk(i, &[], &select, chunk_rows, |df, _| {
+                let keys = df.columns()[0].str()?;
+                let amounts = df.columns()[1].f64()?;
+                for (k, a) in keys.iter().zip(amounts.iter()) {
+                    // A line without a key belongs to no total; one without an amount adds
+                    // nothing (a total with no summed line is compared with 0).
+                    if let (Some(k), Some(a)) = (k, a) {
+                        b.push(k, a).map_err(PolarsError::from)?;
+                    }
+                }
+                Ok(())
+            })?;
         }
-        if parts.is_empty() {
-            continue;
+        if let Some(b) = builder {
+            out.insert(rule.id.clone(), b.finish().map_err(PolarsError::from)?);
         }
-        let sums = concat(parts, UnionArgs::default())?
-            .group_by([col(key.as_str())])
-            .agg([col(detail_field.as_str())
-                .sum()
-                .alias(detail_sum_column(&rule.id))])
-            .collect_with_engine(Engine::Streaming)?
-            .unwrap_single();
-        out.insert(rule.id.clone(), sums);
     }
     Ok(out)
+}
+
+/// The sums a `detail-sum` rule's totals are compared with, by the position of their record:
+/// a pass over the key field, sorted on disk against `sums`.
+fn summed(
+    input: &Input,
+    typed: &[Expr],
+    key: &str,
+    sums: &super::positions::Sums,
+    chunk_rows: IdxSize,
+) -> PolarsResult<super::positions::SumsAt> {
+    let mut s = super::positions::Summed::new(input.spill.as_deref());
+    let value = [col(key).cast(DataType::String)];
+    each_chunk(input, typed, &value, chunk_rows, |df, offset| {
+        super::positions::each_row(df, offset, |v, p| s.push(v[0], p))
+    })?;
+    s.finish(sums).map_err(PolarsError::from)
+}
+
+/// The frame joined on a chunk for a `detail-sum` rule: its records' positions and sums.
+fn sums_frame(column: &str, rows: &[(u64, f64)]) -> PolarsResult<DataFrame> {
+    let positions: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    let sums: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let index = Series::new(ROW_INDEX.into(), positions).cast(&IDX_DTYPE)?;
+    DataFrame::new(
+        rows.len(),
+        vec![index.into(), Series::new(column.into(), sums).into()],
+    )
 }
 
 fn check_one(
     input: &Input<'_>,
     rules: &[Rule],
     ctx: &Context,
-    sums: &BTreeMap<String, DataFrame>,
+    sums: &BTreeMap<String, super::positions::Sums>,
     opts: &Options,
     consumer: &mut dyn Consumer,
 ) -> Result<DatasetResult, EngineError> {
@@ -502,8 +538,8 @@ fn check_one(
         .collect();
     let mut skipped = Vec::new();
     let mut active: Vec<&Rule> = Vec::new();
-    // Detail sums joined on by key: (key, sums).
-    let mut joins: Vec<(&str, &DataFrame)> = Vec::new();
+    // Detail sums joined on by position: (rule, key, its sums).
+    let mut joins: Vec<(&Rule, &str, &super::positions::Sums)> = Vec::new();
     for rule in rules.iter().filter(|r| r.datasets.contains(&ds.kind)) {
         let missing = missing_fields(rule, &schema);
         if !missing.is_empty() {
@@ -521,7 +557,7 @@ fn check_one(
                 });
                 continue;
             };
-            joins.push((key.as_str(), s));
+            joins.push((rule, key.as_str(), s));
         }
         if let RuleKind::Reference {
             field,
@@ -558,16 +594,28 @@ fn check_one(
                 .alias(format!("__k{n}")),
         );
     }
-    // Typing replaces the fields in place; the copies keep the text.
-    let prepare = |frame: LazyFrame| -> LazyFrame {
+    // Each detail-sum rule's sums by position, taken a chunk at a time (`sums_frame`).
+    let mut sums_at = Vec::new();
+    for (rule, key, s) in &joins {
+        let at = summed(input, &typed_exprs, key, s, opts.chunk_rows)
+            .map_err(|e| EngineError::rule(rule, &ds.name, &e))?;
+        sums_at.push((detail_sum_column(&rule.id), at));
+    }
+    let no_sums: Vec<DataFrame> = sums_at
+        .iter()
+        .map(|(c, _)| sums_frame(c, &[]))
+        .collect::<PolarsResult<_>>()?;
+    // Typing replaces the fields in place; the copies keep the text. `sums` are the chunk's
+    // detail sums, one frame per detail-sum rule.
+    let prepare = |frame: LazyFrame, sums: &[DataFrame]| -> LazyFrame {
         let mut lf = frame
             .with_columns(copies.clone())
             .with_columns(typed_exprs.clone());
-        for (key, sums) in &joins {
+        for s in sums {
             lf = lf.join(
-                (*sums).clone().lazy(),
-                [col(*key).cast(DataType::String)],
-                [col(*key)],
+                s.clone().lazy(),
+                [col(ROW_INDEX)],
+                [col(ROW_INDEX)],
                 JoinArgs {
                     maintain_order: MaintainOrderJoin::Left,
                     ..JoinArgs::new(JoinType::Left)
@@ -577,7 +625,7 @@ fn check_one(
         lf
     };
     let mut counted = Vec::new();
-    let mut indexed = false;
+    let mut indexed = !sums_at.is_empty();
     // Each rule's own expressions, to name the one that fails when the whole query does.
     let mut probes: Vec<Expr> = Vec::new();
     // Per rule judged by position (uniqueness, reference): its place in `select`, what it
@@ -655,25 +703,28 @@ fn check_one(
         flag(&warnings)?.alias("__warn"),
     ];
     let query = |frame: LazyFrame| -> LazyFrame {
-        prepare(frame)
+        prepare(frame, &no_sums)
             .select(select.clone())
             .with_columns(flags.clone())
     };
     // The query of the chunk of `len` records from `offset`: uniqueness rules look up only
     // the repeats inside it.
-    let chunk_query = |frame: LazyFrame, offset: i64, len: IdxSize| -> LazyFrame {
-        if positional_slots.is_empty() {
-            return query(frame);
-        }
-        let mut sel = select.clone();
-        let (lo, hi) = (offset as u64, offset as u64 + len as u64);
-        for (slot, applies, positions, name) in &positional_slots {
-            let from = positions.partition_point(|p| *p < lo);
-            let to = positions.partition_point(|p| *p < hi);
-            sel[*slot] = repeats_in(applies, &positions[from..to]).alias(name.as_str());
-        }
-        prepare(frame).select(sel).with_columns(flags.clone())
-    };
+    let chunk_query =
+        |frame: LazyFrame, offset: i64, len: IdxSize, sums: &[DataFrame]| -> LazyFrame {
+            if positional_slots.is_empty() {
+                return prepare(frame, sums)
+                    .select(select.clone())
+                    .with_columns(flags.clone());
+            }
+            let mut sel = select.clone();
+            let (lo, hi) = (offset as u64, offset as u64 + len as u64);
+            for (slot, applies, positions, name) in &positional_slots {
+                let from = positions.partition_point(|p| *p < lo);
+                let to = positions.partition_point(|p| *p < hi);
+                sel[*slot] = repeats_in(applies, &positions[from..to]).alias(name.as_str());
+            }
+            prepare(frame, sums).select(sel).with_columns(flags.clone())
+        };
     let indexing = |frame: LazyFrame, offset: i64| -> LazyFrame {
         if indexed {
             frame.with_row_index(ROW_INDEX, Some(offset as IdxSize))
@@ -684,7 +735,7 @@ fn check_one(
     // A query error is some rule's: run each alone to name it.
     let blame = |frame: LazyFrame, e: PolarsError| -> EngineError {
         for (rule, probe) in active.iter().zip(&probes) {
-            let alone = prepare(frame.clone()).select([probe.clone()]);
+            let alone = prepare(frame.clone(), &no_sums).select([probe.clone()]);
             if let Err(err) = alone.collect() {
                 return EngineError::rule(rule, &ds.name, &err);
             }
@@ -693,7 +744,7 @@ fn check_one(
     };
     let out_schema = query(indexing(input.frame.clone(), 0))
         .collect_schema()
-        .map_err(|e| blame(input.frame.clone().slice(0, 1000), e))?;
+        .map_err(|e| blame(indexing(input.frame.clone().slice(0, 1000), 0), e))?;
     counted.push("__dirty".into());
     counted.push("__warn".into());
     // A streaming pass per chunk: figures are summed batch by batch, only flagged rows are
@@ -709,7 +760,12 @@ fn check_one(
     loop {
         let chunk = indexing(input.chunk(offset, opts.chunk_rows)?, offset);
         let before = tally.records;
-        let q = chunk_query(chunk.clone(), offset, opts.chunk_rows);
+        let end = offset as u64 + opts.chunk_rows as u64;
+        let sums = sums_at
+            .iter_mut()
+            .map(|(c, at)| sums_frame(c, &at.below(end).map_err(PolarsError::from)?))
+            .collect::<PolarsResult<Vec<_>>>()?;
+        let q = chunk_query(chunk.clone(), offset, opts.chunk_rows, &sums);
         if let Err(e) = tally::run(&mut tally, q, &counted, inst) {
             return Err(blame(chunk, e));
         }

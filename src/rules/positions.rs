@@ -81,10 +81,8 @@ impl Sorter {
     fn spill(&mut self) -> io::Result<()> {
         self.buf.sort_unstable();
         let mut out = BufWriter::with_capacity(1 << 16, temp(self.dir.as_deref())?);
-        for (k, p) in &self.buf {
-            out.write_all(&k[0].to_le_bytes())?;
-            out.write_all(&k[1].to_le_bytes())?;
-            out.write_all(&p.to_le_bytes())?;
+        for e in &self.buf {
+            write_entry(&mut out, *e)?;
         }
         let mut file = out.into_inner().map_err(|e| e.into_error())?;
         file.seek(SeekFrom::Start(0))?;
@@ -268,6 +266,148 @@ impl Misses {
     }
 }
 
+/// Amounts summed by the digest of their key (a `detail-sum` rule's detail lines), sorted, in
+/// an unnamed temporary file: entries of key digest and the sum's bits.
+#[derive(Debug)]
+pub struct Sums {
+    file: File,
+    len: u64,
+}
+
+/// Builds [`Sums`] from (key, amount) in any order.
+pub(super) struct SumsBuilder(Sorter);
+
+impl SumsBuilder {
+    pub(super) fn new(dir: Option<&Path>) -> SumsBuilder {
+        SumsBuilder(Sorter::new(dir))
+    }
+
+    pub(super) fn push(&mut self, key: &str, amount: f64) -> io::Result<()> {
+        self.0.push((digest(&[key]), amount.to_bits()))
+    }
+
+    /// A key's amounts are added in the order of their bits, so the sum does not depend on
+    /// the order of the lines or of the files.
+    pub(super) fn finish(self) -> io::Result<Sums> {
+        let dir = self.0.dir.clone();
+        let mut out = BufWriter::with_capacity(1 << 16, temp(dir.as_deref())?);
+        let mut len = 0;
+        let mut cur: Option<(Key, f64)> = None;
+        let mut put = |out: &mut BufWriter<File>, (k, sum): (Key, f64)| -> io::Result<()> {
+            write_entry(out, (k, sum.to_bits()))?;
+            len += 1;
+            Ok(())
+        };
+        for e in self.0.sorted()? {
+            let (k, bits) = e?;
+            let amount = f64::from_bits(bits);
+            cur = match cur {
+                Some((c, sum)) if c == k => Some((c, sum + amount)),
+                Some(done) => {
+                    put(&mut out, done)?;
+                    Some((k, amount))
+                }
+                None => Some((k, amount)),
+            };
+        }
+        if let Some(done) = cur {
+            put(&mut out, done)?;
+        }
+        let mut file = out.into_inner().map_err(|e| e.into_error())?;
+        file.seek(SeekFrom::Start(0))?;
+        Ok(Sums { file, len })
+    }
+}
+
+impl Sums {
+    /// Distinct keys.
+    #[cfg(test)]
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn entries(&self) -> io::Result<RunReader> {
+        let mut f = self.file.try_clone()?;
+        f.seek(SeekFrom::Start(0))?;
+        Ok(RunReader {
+            read: BufReader::with_capacity(1 << 16, f),
+            left: self.len,
+        })
+    }
+}
+
+/// Keys and positions in any order (a `detail-sum` rule's totals); out come, by position,
+/// the sums their keys have in [`Sums`].
+pub(super) struct Summed(Sorter);
+
+impl Summed {
+    pub(super) fn new(dir: Option<&Path>) -> Summed {
+        Summed(Sorter::new(dir))
+    }
+
+    pub(super) fn push(&mut self, key: &str, position: u64) -> io::Result<()> {
+        self.0.push((digest(&[key]), position))
+    }
+
+    /// The positions whose key has a sum, with it, ascending by position, to be taken a chunk
+    /// at a time ([`SumsAt::below`]): sorted once more, on disk, by position.
+    pub(super) fn finish(self, sums: &Sums) -> io::Result<SumsAt> {
+        let dir = self.0.dir.clone();
+        let mut entries = sums.entries()?;
+        let mut cur = entries.next().transpose()?;
+        let mut by_position = Sorter::new(dir.as_deref());
+        by_position.limit = self.0.limit;
+        for e in self.0.sorted()? {
+            let (k, p) = e?;
+            while cur.is_some_and(|(c, _)| c < k) {
+                cur = entries.next().transpose()?;
+            }
+            if let Some((c, bits)) = cur {
+                if c == k {
+                    by_position.push(([p, 0], bits))?;
+                }
+            }
+        }
+        Ok(SumsAt {
+            merged: by_position.sorted()?,
+            next: None,
+        })
+    }
+}
+
+/// Sums by position, ascending.
+pub(super) struct SumsAt {
+    merged: Merged,
+    next: Option<(u64, f64)>,
+}
+
+impl SumsAt {
+    /// The positions below `end` not yet taken, with their sums.
+    pub(super) fn below(&mut self, end: u64) -> io::Result<Vec<(u64, f64)>> {
+        let mut out = Vec::new();
+        loop {
+            let next = match self.next.take() {
+                Some(n) => n,
+                None => match self.merged.next().transpose()? {
+                    Some(([p, _], bits)) => (p, f64::from_bits(bits)),
+                    None => return Ok(out),
+                },
+            };
+            if next.0 >= end {
+                self.next = Some(next);
+                return Ok(out);
+            }
+            out.push(next);
+        }
+    }
+}
+
+fn write_entry(out: &mut impl Write, (k, v): Entry) -> io::Result<()> {
+    out.write_all(&k[0].to_le_bytes())?;
+    out.write_all(&k[1].to_le_bytes())?;
+    out.write_all(&v.to_le_bytes())
+}
+
 struct RunReader {
     read: BufReader<File>,
     left: u64,
@@ -329,6 +469,42 @@ pub(super) fn push_chunk(repeats: &mut Repeats, df: &DataFrame, offset: u64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key's lines summed whatever the spills and the order; each total's position gets its
+    /// key's sum, a key without lines none; taken a chunk at a time, every position once.
+    #[test]
+    fn sums_by_position_whatever_the_spills() {
+        for limit in [1, 2, 1000] {
+            let mut b = SumsBuilder::new(None);
+            b.0.limit = limit;
+            for (k, a) in [
+                ("s1", 10.0),
+                ("s2", 1.5),
+                ("s1", 0.25),
+                ("s3", -2.0),
+                ("s2", 1.5),
+            ] {
+                b.push(k, a).unwrap();
+            }
+            let sums = b.finish().unwrap();
+            assert_eq!(sums.len(), 3);
+            let mut t = Summed::new(None);
+            t.0.limit = limit;
+            // Positions 0..6: s2, s9 (no lines), s1, s3, s1 again, s2.
+            for (p, k) in ["s2", "s9", "s1", "s3", "s1", "s2"].iter().enumerate() {
+                t.push(k, p as u64).unwrap();
+            }
+            let mut at = t.finish(&sums).unwrap();
+            assert_eq!(at.below(2).unwrap(), vec![(0, 3.0)], "limit {limit}");
+            assert_eq!(at.below(2).unwrap(), vec![], "limit {limit}");
+            assert_eq!(
+                at.below(5).unwrap(),
+                vec![(2, 10.25), (3, -2.0), (4, 10.25)],
+                "limit {limit}"
+            );
+            assert_eq!(at.below(100).unwrap(), vec![(5, 3.0)], "limit {limit}");
+        }
+    }
 
     /// Spilled or not, the positions are every later record of a key, and a record with an
     /// empty field is nobody's repeat.
