@@ -22,7 +22,7 @@ use thiserror::Error;
 use crate::store::StoreError;
 use crate::workspace::DatasetKind;
 
-pub use plan::{Planned, Planner};
+pub use plan::{Encoded, Encoding, Planned, Planner};
 pub use write::{batch_dir, recover, Emitter, Ledger, Recovery};
 
 /// The national transaction a dataset's batches follow: `infno` and the `input` node holding

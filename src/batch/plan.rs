@@ -70,14 +70,115 @@ struct Open {
 
 pub(crate) use crate::source::hash::hex;
 
+/// A dataset's clean records turned into what the planner judges: for each record with a key,
+/// its key, canonical line and content hash. Encoding needs nothing of the ledger, so it runs
+/// on a thread of its own ahead of the planner ([`Encoding::encode`]).
+pub struct Encoding {
+    encoder: Encoder,
+    /// The columns a chunk must have, in the encoder's order.
+    read: Vec<String>,
+    /// The chunk columns it was made for.
+    columns: Vec<String>,
+}
+
+/// A chunk of clean records, encoded.
+pub struct Encoded {
+    /// The chunk's columns (a dataset's planner is made from its first chunk's).
+    pub columns: Vec<String>,
+    records: u64,
+    missing_key: u64,
+    keys: Vec<String>,
+    hashes: Vec<[u8; 32]>,
+    /// The canonical lines, one after another; `ends[i]` is where line `i` ends.
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Encoded {
+    /// Records of the chunk, with a key or not.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+}
+
+impl Encoding {
+    /// The encoding of `ds`'s clean chunks with `columns`; refused when a key field is not
+    /// among them.
+    pub fn new(ds: &crate::workspace::Dataset, columns: &[String]) -> Result<Encoding, BatchError> {
+        let (encoder, read) = Encoder::new(ds, columns).map_err(|missing| BatchError::NoKey {
+            dataset: ds.name.clone(),
+            key: ds.key.clone(),
+            missing: if missing.is_empty() {
+                "it declares no key".to_string()
+            } else {
+                format!("not mapped: {}", missing.join(", "))
+            },
+        })?;
+        Ok(Encoding {
+            encoder,
+            read,
+            columns: columns.to_vec(),
+        })
+    }
+
+    /// Whether chunks with `columns` are encoded by this one.
+    pub fn fits(&self, columns: &[String]) -> bool {
+        self.columns == columns
+    }
+
+    /// The emitted field names, in canonical order (the manifest's `fields`).
+    pub fn field_names(&self) -> Vec<String> {
+        self.encoder.field_names()
+    }
+
+    /// Encode one chunk of clean records, in order.
+    pub fn encode(&self, df: &DataFrame) -> Result<Encoded, BatchError> {
+        let texts: Vec<Column> = self
+            .read
+            .iter()
+            .map(|c| df.column(c)?.cast(&DataType::String))
+            .collect::<PolarsResult<_>>()?;
+        let cols: Vec<&StringChunked> =
+            texts.iter().map(|c| c.str()).collect::<PolarsResult<_>>()?;
+        let mut out = Encoded {
+            columns: df
+                .get_column_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect(),
+            records: df.height() as u64,
+            missing_key: 0,
+            keys: Vec::with_capacity(df.height()),
+            hashes: Vec::with_capacity(df.height()),
+            bytes: Vec::new(),
+            ends: Vec::with_capacity(df.height()),
+        };
+        let mut iters: Vec<_> = cols.iter().map(|c| c.iter()).collect();
+        let mut values: Vec<Option<&str>> = vec![None; cols.len()];
+        for _ in 0..df.height() {
+            for (v, c) in values.iter_mut().zip(iters.iter_mut()) {
+                *v = c.next().flatten();
+            }
+            let Some(key) = self.encoder.key(&values) else {
+                out.missing_key += 1;
+                continue;
+            };
+            let start = out.bytes.len();
+            self.encoder.encode(&values, &mut out.bytes);
+            out.hashes.push(content_hash(&out.bytes[start..]));
+            out.ends.push(out.bytes.len());
+            out.keys.push(key);
+        }
+        Ok(out)
+    }
+}
+
 /// The batches of one dataset's clean records, planned as the records arrive: every record new
 /// to the ledger or changed since emitted goes into a batch, numbered on from the first number;
 /// `act` receives each batch as soon as it is full (and the last one at [`Planner::finish`]) and
 /// may write it. Memory: the batch being filled and the keys `Seen` holds, whatever the chunks.
 pub struct Planner {
-    encoder: Encoder,
-    /// The columns a pushed chunk must have, in the encoder's order.
-    read: Vec<String>,
+    encoding: Encoding,
     envelope: Envelope,
     fixed: usize,
     max_records: usize,
@@ -100,15 +201,7 @@ impl Planner {
         seen: Seen,
         first_number: u64,
     ) -> Result<Planner, BatchError> {
-        let (encoder, read) = Encoder::new(ds, columns).map_err(|missing| BatchError::NoKey {
-            dataset: ds.name.clone(),
-            key: ds.key.clone(),
-            missing: if missing.is_empty() {
-                "it declares no key".to_string()
-            } else {
-                format!("not mapped: {}", missing.join(", "))
-            },
-        })?;
+        let encoding = Encoding::new(ds, columns)?;
         let layout = Layout::of(ds.kind);
         let envelope = Envelope {
             infno: layout.infno,
@@ -118,8 +211,7 @@ impl Planner {
         };
         let fixed = envelope.prefix(0).len() + Envelope::SUFFIX.len();
         Ok(Planner {
-            encoder,
-            read,
+            encoding,
             envelope,
             fixed,
             max_records: settings.max_records,
@@ -143,7 +235,7 @@ impl Planner {
 
     /// The emitted field names, in canonical order (the manifest's `fields`).
     pub fn field_names(&self) -> Vec<String> {
-        self.encoder.field_names()
+        self.encoding.field_names()
     }
 
     /// Plan the records of one chunk of clean records, in order.
@@ -152,29 +244,24 @@ impl Planner {
         df: &DataFrame,
         act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
     ) -> Result<(), BatchError> {
-        self.largest_push = self.largest_push.max(df.height() as u64);
-        let texts: Vec<Column> = self
-            .read
-            .iter()
-            .map(|c| df.column(c)?.cast(&DataType::String))
-            .collect::<PolarsResult<_>>()?;
-        let cols: Vec<Vec<Option<&str>>> = texts
-            .iter()
-            .map(|c| Ok(c.str()?.iter().collect()))
-            .collect::<PolarsResult<_>>()?;
-        let mut values: Vec<Option<&str>> = vec![None; cols.len()];
-        for i in 0..df.height() {
-            for (v, c) in values.iter_mut().zip(&cols) {
-                *v = c[i];
-            }
-            self.summary.clean += 1;
-            let Some(key) = self.encoder.key(&values) else {
-                self.summary.missing_key += 1;
-                continue;
-            };
-            self.line.clear();
-            self.encoder.encode(&values, &mut self.line);
-            let hash = content_hash(&self.line);
+        let encoded = self.encoding.encode(df)?;
+        self.push_encoded(encoded, act)
+    }
+
+    /// Plan the records of one chunk encoded beforehand (by an [`Encoding`] of the same
+    /// dataset and columns), in order.
+    pub fn push_encoded(
+        &mut self,
+        chunk: Encoded,
+        act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
+    ) -> Result<(), BatchError> {
+        self.largest_push = self.largest_push.max(chunk.records);
+        self.summary.clean += chunk.records;
+        self.summary.missing_key += chunk.missing_key;
+        let mut start = 0;
+        for ((key, hash), end) in chunk.keys.into_iter().zip(chunk.hashes).zip(chunk.ends) {
+            let canonical = &chunk.bytes[start..end];
+            start = end;
             let correction = match self.seen.judge(&key, &hash)? {
                 Verdict::Unchanged => {
                     self.summary.unchanged += 1;
@@ -190,10 +277,14 @@ impl Planner {
                 }
                 Verdict::Correction => {
                     self.summary.corrections += 1;
-                    mark_correction(&mut self.line, &self.time);
                     true
                 }
             };
+            self.line.clear();
+            self.line.extend_from_slice(canonical);
+            if correction {
+                mark_correction(&mut self.line, &self.time);
+            }
             let sep = if self.open.records.is_empty() {
                 0
             } else {

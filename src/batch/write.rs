@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use polars::prelude::DataFrame;
 
-use super::plan::{hex, Planned, Planner};
+use super::plan::{hex, Encoded, Planned, Planner};
 use super::seen::{index_path, Seen};
 use super::{
     file_name, BatchError, DatasetSummary, Layout, Manifest, ManifestBatch, Settings, Summary,
@@ -287,19 +287,48 @@ impl<'a> Emitter<'a> {
         last: bool,
         on_batch: &mut dyn FnMut(&str, &ManifestBatch),
     ) -> Result<(), BatchError> {
-        self.largest_push = self.largest_push.max(records.height() as u64);
+        let columns: Vec<String> = records
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        self.push_with(ds, &columns, last, on_batch, |planner, act| {
+            planner.push(records, act)
+        })
+    }
+
+    /// The same with the chunk encoded beforehand, on another thread ([`super::Encoding`]).
+    pub fn push_encoded(
+        &mut self,
+        ds: &Dataset,
+        chunk: Encoded,
+        last: bool,
+        on_batch: &mut dyn FnMut(&str, &ManifestBatch),
+    ) -> Result<(), BatchError> {
+        let columns = chunk.columns.clone();
+        self.push_with(ds, &columns, last, on_batch, |planner, act| {
+            planner.push_encoded(chunk, act)
+        })
+    }
+
+    fn push_with(
+        &mut self,
+        ds: &Dataset,
+        columns: &[String],
+        last: bool,
+        on_batch: &mut dyn FnMut(&str, &ManifestBatch),
+        plan: impl FnOnce(
+            &mut Planner,
+            &mut dyn FnMut(Planned) -> Result<(), BatchError>,
+        ) -> Result<(), BatchError>,
+    ) -> Result<(), BatchError> {
         let mut cur = match self.current.take() {
             Some(c) if c.name == ds.name => c,
             other => {
                 if let Some(c) = other {
                     self.close(c)?;
                 }
-                let columns: Vec<String> = records
-                    .get_column_names()
-                    .iter()
-                    .map(|n| n.to_string())
-                    .collect();
-                self.open(ds, &columns)?
+                self.open(ds, columns)?
             }
         };
         let run_id = self.settings.run_id.clone();
@@ -318,10 +347,11 @@ impl<'a> Emitter<'a> {
                     on_batch(name, &p.entry);
                     Ok(())
                 };
-                planner.push(records, &mut act)?;
+                plan(planner, &mut act)?;
             }
-            Ledger::DryRun(_) => planner.push(records, &mut |_| Ok(()))?,
+            Ledger::DryRun(_) => plan(planner, &mut |_| Ok(()))?,
         }
+        self.largest_push = self.largest_push.max(planner.largest_push);
         if last {
             self.close_with(cur, on_batch)
         } else {

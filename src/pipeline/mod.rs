@@ -397,24 +397,78 @@ pub fn run(
         let (emitting, handle) = match writer {
             Some(mut e) => {
                 let (chunks, received) = std::sync::mpsc::sync_channel::<ToEmitter<'_>>(0);
+                let (pieces, encoded) = std::sync::mpsc::sync_channel::<ToPlanner<'_>>(1);
                 let (events, announced) = std::sync::mpsc::channel::<(String, ManifestBatch)>();
+                // Encoding (canonical JSON and content hashes) needs nothing of the ledger: a
+                // thread of its own does it ahead of the planner, in pieces, so that the
+                // writer's thread only judges, cuts and writes.
+                let encoder = scope.spawn(move || -> Result<(), batch::BatchError> {
+                    let mut encoding: Option<(String, batch::Encoding)> = None;
+                    for msg in received {
+                        let (ds, records, last) = match msg {
+                            ToEmitter::Chunk(ds, records, last) => (ds, records, last),
+                            ToEmitter::Done => {
+                                let _ = pieces.send(ToPlanner::Done);
+                                return Ok(());
+                            }
+                        };
+                        let columns: Vec<String> = records
+                            .get_column_names()
+                            .iter()
+                            .map(|n| n.to_string())
+                            .collect();
+                        let fits = matches!(&encoding, Some((name, e)) if *name == ds.name && e.fits(&columns));
+                        if !fits {
+                            encoding = Some((ds.name.clone(), batch::Encoding::new(ds, &columns)?));
+                        }
+                        let Some((_, enc)) = &encoding else {
+                            continue;
+                        };
+                        let height = records.height();
+                        let mut offset = 0;
+                        loop {
+                            let len = PIECE_ROWS.min(height - offset);
+                            let piece = enc.encode(&records.slice(offset as i64, len))?;
+                            offset += len;
+                            let end = offset >= height;
+                            // A closed channel: the writer stopped; its error is its own.
+                            if pieces
+                                .send(ToPlanner::Piece(ds, piece, last && end))
+                                .is_err()
+                            {
+                                return Ok(());
+                            }
+                            if end {
+                                break;
+                            }
+                        }
+                    }
+                    Ok(())
+                });
                 let handle = scope.spawn(
                     move || -> Result<Option<(Summary, u64)>, batch::BatchError> {
-                        for msg in received {
+                        let mut done = None;
+                        for msg in encoded {
                             match msg {
-                                ToEmitter::Chunk(ds, records, last) => {
-                                    e.push(ds, &records, last, &mut |name, entry| {
+                                ToPlanner::Piece(ds, piece, last) => {
+                                    e.push_encoded(ds, piece, last, &mut |name, entry| {
                                         let _ = events.send((name.to_string(), entry.clone()));
                                     })?;
                                 }
-                                ToEmitter::Done => {
+                                ToPlanner::Done => {
                                     let largest = e.largest_push;
-                                    return Ok(Some((e.finish()?, largest)));
+                                    done = Some((e.finish()?, largest));
+                                    break;
                                 }
                             }
                         }
-                        // Closed without Done: the check failed; nothing more is written.
-                        Ok(None)
+                        // Without Done the check or the encoder failed: nothing more is
+                        // written, and the encoder's error is the one to tell.
+                        match encoder.join() {
+                            Ok(Ok(())) => Ok(done),
+                            Ok(Err(err)) => Err(err),
+                            Err(panic) => std::panic::resume_unwind(panic),
+                        }
                     },
                 );
                 (
@@ -701,6 +755,18 @@ enum ToEmitter<'d> {
     /// The check ended well: close the last batch.
     Done,
 }
+
+/// What the encoder's thread hands the batch writer's thread.
+enum ToPlanner<'d> {
+    /// A piece of a chunk of a dataset's clean records, encoded; `last` ends the dataset.
+    Piece(&'d Dataset, batch::Encoded, bool),
+    /// The check ended well: close the last batch.
+    Done,
+}
+
+/// Clean records encoded at once: pieces of a chunk, so that the writer starts on a chunk
+/// before all of it is encoded and an encoded chunk is never held whole beside its records.
+const PIECE_ROWS: usize = 1 << 16;
 
 /// The batch writer's thread, seen from the check: where chunks go, and the batches it
 /// announces.
