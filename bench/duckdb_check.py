@@ -574,14 +574,19 @@ def rule_query(con, table, cols, source, extra, joins, ids, rules, c, others):
             c.uniques[rid] = alias
             keys = ", ".join(q(f) for f in rules[rid]["fields"])
             fs = rules[rid]["fields"]
+            # repeats = "all": every record of a key more than one record has
+            every = rules[rid].get("repeats", "later") == "all"
             if all(source[f] == f"{table}.{q(f)}" for f in fs):
                 kx = [typed_expr(q(f), typed[f]) if f in typed else q(f) for f in fs]
-                dups = (f"SELECT rowid FROM {table} QUALIFY row_number() OVER "
-                        f"(PARTITION BY {', '.join(kx)} ORDER BY rowid) > 1")
+                win = (f"count(*) OVER (PARTITION BY {', '.join(kx)})" if every else
+                       f"row_number() OVER (PARTITION BY {', '.join(kx)} ORDER BY rowid)")
+                dups = f"SELECT rowid FROM {table} QUALIFY {win} > 1"
             else:
                 t_inner = f"SELECT {', '.join(base)} FROM {table} {' '.join(joins)}"
+                win = (f"count(*) OVER (PARTITION BY {keys})" if every else
+                       f"row_number() OVER (PARTITION BY {keys} ORDER BY __rowid)")
                 dups = (f"SELECT __rowid FROM (SELECT {keys}, __rowid FROM ({t_inner})) "
-                        f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __rowid) > 1")
+                        f"QUALIFY {win} > 1")
             base.append(f"{table}.rowid IN ({dups}) AS {alias}")
     t_sql = f"SELECT {', '.join(base)} FROM {table} {' '.join(joins)}"
     w_sql = t_sql

@@ -477,3 +477,245 @@ fn i16_5_excel_damaged_identifiers_are_dirty_and_not_batched() {
         assert!(emitted.contains(clean), "{clean} missing: {emitted}");
     }
 }
+
+/// Issue 18: `repeats = "all"` fails every record of a repeated key, the first included, and
+/// the report names the choice; the national pack's `later` still passes the first. Keys two
+/// files and several chunks apart.
+#[test]
+fn repeats_all_fails_every_record_of_a_repeated_key() {
+    let w = Workdir::new();
+    w.write(
+        "yibao.toml",
+        "[[datasets]]\nname = \"settlements\"\nkind = \"settlement\"\npath = \"data/setl_*.csv\"\nkey = [\"setl_id\"]\n\n\
+         [datasets.columns]\n\"结算ID\" = \"setl_id\"\n\"人员编号\" = \"psn_no\"\n",
+    );
+    w.write(
+        "data/setl_a.csv",
+        "结算ID,人员编号\nS1,P1\nS2,P2\nS3,P3\nS4,P4\nS5,P5\n",
+    );
+    w.write(
+        "data/setl_b.csv",
+        "结算ID,人员编号\nS6,P6\nS1,P7\nS7,P8\nS3,P9\nS3,P10\n,P11\n,P12\n",
+    );
+    w.write(
+        "quality-rules/source.toml",
+        r#"[pack]
+name = "source"
+version = "1"
+
+[[rule]]
+id = "source.unique.setl_id"
+title = "结算ID重复(全部计)"
+dimension = "uniqueness"
+severity = "error"
+datasets = ["settlement"]
+kind = "unique"
+fields = ["setl_id"]
+repeats = "all"
+pass = [{ setl_id = "A2" }]
+fail = [{ setl_id = "A1" }, { setl_id = "A1" }]
+"#,
+    );
+    let out = w.run(&["rules", "test", "quality-rules/source.toml"]);
+    out.expect_code(0);
+    let mut seen = Vec::new();
+    for chunk in ["2", "1000"] {
+        let out = w.run_with(
+            &[("YIBAO_CHUNK_ROWS", chunk)],
+            &["--json", "check", "--pack", "national", "--pack", "source"],
+        );
+        out.expect_code(0);
+        let report = out.json();
+        let all = rule_of(&report, "settlements", "source.unique.setl_id");
+        // S1 twice, S3 three times; the two empty keys are nobody's repeat.
+        assert_eq!(all["failed"], 5, "chunks of {chunk}: {all:#}");
+        assert_eq!(all["repeats"], "all");
+        let rows: Vec<(String, u64)> = all["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["file"].as_str().unwrap().to_string(),
+                    s["row"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let a = |r| ("data/setl_a.csv".to_string(), r);
+        let b = |r| ("data/setl_b.csv".to_string(), r);
+        assert_eq!(rows, [a(2), a(4), b(3), b(5), b(6)], "chunks of {chunk}");
+        let later = rule_of(&report, "settlements", "setl.unique.setl_id");
+        assert_eq!(later["failed"], 3);
+        assert_eq!(later["repeats"], "later");
+        seen.push(report["datasets"].clone());
+    }
+    assert_eq!(seen[0], seen[1]);
+    let out = w.run(&["check", "--pack", "source"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains(
+            "source.unique.setl_id: every record of a repeated key fails, the first included (repeats = \"all\")"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Issue 18: a rule checks what the dataset has. A settlement list in national field names
+/// without `setl_time` still has its admission and discharge checked against each other (not
+/// the whole three-date rule skipped) and its diagnoses checked against the current version of
+/// the code set; the report and the summary say what each rule checked without.
+#[test]
+fn a_list_without_setl_time_is_checked_on_what_it_has() {
+    let w = Workdir::new();
+    w.write(
+        "yibao.toml",
+        "[[datasets]]\nname = \"settlements\"\nkind = \"settlement\"\npath = \"data/setl.csv\"\nkey = [\"setl_id\"]\n\n\
+         [datasets.columns]\nsetl_id = \"setl_id\"\npsn_no = \"psn_no\"\nadm_time = \"adm_time\"\n\
+         dscg_time = \"dscg_time\"\ndise_no = \"dise_no\"\n",
+    );
+    w.write(
+        "data/setl.csv",
+        "setl_id,psn_no,adm_time,dscg_time,dise_no\r\n\
+         S1,P1,2024-03-01 10:00:00,2024-03-05 09:00:00,A00.000\r\n\
+         S2,P2,2024-03-06 10:00:00,2024-03-04 09:00:00,A00.100\r\n\
+         S3,P3,2024-03-01,2024-03-02,J18.900\r\n\
+         S4,P4,2024-04-02 08:00:00,2024-04-01 08:00:00,E11.900\r\n\
+         S5,P5,,2024-04-01 08:00:00,A00.000x001\r\n",
+    );
+    w.import_codes("diagnosis", "2.0.1", "samples/national/diagnosis_2.0.1.csv");
+    let out = w.run(&["--json", "check", "--pack", "national"]);
+    out.expect_code(0);
+    let report = out.json();
+    let order = rule_of(&report, "settlements", "setl.dates.order");
+    assert_eq!(order["failed"], 2, "{order:#}");
+    assert_eq!(
+        order["narrowed"],
+        serde_json::json!(["checked without setl_time (not in this dataset)"])
+    );
+    let code = rule_of(&report, "settlements", "setl.dise_no.national-code");
+    // J18.900 is well formed but not in the sample 2.0.1 list.
+    assert_eq!(code["failed"], 1, "{code:#}");
+    assert_eq!(
+        code["narrowed"],
+        serde_json::json!([
+            "codes checked against the current version: setl_time is not in this dataset"
+        ])
+    );
+    let d = dataset(&report, "settlements");
+    let skipped: Vec<&str> = d["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(!skipped.contains(&"setl.dates.order"));
+    assert!(!skipped.contains(&"setl.dise_no.national-code"));
+    // A rule with one of its dates only still cannot compare anything: skipped, and named.
+    assert!(skipped.contains(&"setl.timeliness.declared"), "{skipped:?}");
+    let ran = d["rules"].as_array().unwrap().len();
+    let out = w.run(&["check", "--pack", "national"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains(&format!(
+            "{ran} of {} rules for settlement ran",
+            ran + skipped.len()
+        )),
+        "{}",
+        out.stdout
+    );
+    // Skipped rules grouped by the fields they lack: what to map to run them.
+    assert!(
+        out.stdout
+            .contains(" dcla_time, setl_time (setl.timeliness.declared);"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("    setl.dates.order: checked without setl_time (not in this dataset)"),
+        "{}",
+        out.stdout
+    );
+    // The history keeps it: the trend report's JSON and HTML say how much of the pack ran.
+    w.run(&["run"]).expect_code(0);
+    let out = w.run(&["report", "--format", "json"]);
+    out.expect_code(0);
+    let trend = out.json();
+    let ran = &trend["rules_ran"][0];
+    assert_eq!(ran["dataset"], "settlements");
+    assert_eq!(
+        ran["ran"].as_u64().unwrap() as usize,
+        d["rules"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        ran["of"].as_u64().unwrap() as usize,
+        d["rules"].as_array().unwrap().len() + skipped.len()
+    );
+    let ids = |list: &serde_json::Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut wanted = skipped.clone();
+    wanted.sort_unstable();
+    assert_eq!(ids(&ran["skipped"]), wanted);
+    assert_eq!(
+        ids(&ran["narrowed"]),
+        ["setl.dates.order", "setl.dise_no.national-code"]
+    );
+    let out = w.run(&["--json", "report"]);
+    out.expect_code(0);
+    let page = std::fs::read_to_string(w.path().join(out.json()["report_html"].as_str().unwrap()))
+        .unwrap();
+    assert!(page.contains("Rules skipped or run on less"));
+    assert!(page.contains("<td>setl.timeliness.declared</td>"));
+    assert!(page.contains("checked without setl_time (not in this dataset)"));
+}
+
+/// A code is checked against the version in force at the record's own date (dated version
+/// names), whatever layout the date was written in, and against the current version when the
+/// record has no date: the sample drug tables' retired and added codes on both sides of
+/// 2024-07-01 (samples/national/README.md).
+#[test]
+fn a_code_is_checked_against_the_version_in_force_at_its_date() {
+    let w = Workdir::new();
+    w.write(
+        "yibao.toml",
+        "[[datasets]]\nname = \"fees\"\nkind = \"fee-detail\"\npath = \"data/fees.csv\"\nkey = [\"feedetl_sn\"]\n\n\
+         [datasets.columns]\nfeedetl_sn = \"feedetl_sn\"\nmed_list_codg = \"med_list_codg\"\n\
+         fee_ocur_time = \"fee_ocur_time\"\n",
+    );
+    let retired = "XB01ACX010A001020613579"; // in 20240101, retired in 20240701
+    let added = "XA02BCF721A001010591742"; // new in 20240701
+    w.write(
+        "data/fees.csv",
+        format!(
+            "feedetl_sn,med_list_codg,fee_ocur_time\n\
+             F1,{retired},2024-03-01 10:00:00\n\
+             F2,{retired},2024-08-01 10:00:00\n\
+             F3,{added},2024-03-01 10:00:00\n\
+             F4,{added},2024/08/01 09:30:00\n\
+             F5,{added},2024-08-01\n\
+             F6,{retired},\n\
+             F7,{added},\n"
+        ),
+    );
+    w.import_codes("drug", "20240101", "samples/national/drug_20240101.xlsx");
+    w.import_codes("drug", "20240701", "samples/national/drug_20240701.xlsx");
+    let out = w.run(&["--json", "check", "--pack", "national"]);
+    out.expect_code(0);
+    let report = out.json();
+    let rule = rule_of(&report, "fees", "fee.med_list_codg.national-code");
+    let rows: Vec<u64> = rule["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["row"].as_u64().unwrap())
+        .collect();
+    // Lines 3 (F2), 4 (F3) and 7 (F6, no date: the latest version, where it is retired).
+    assert_eq!(rows, [3, 4, 7], "{rule:#}");
+    assert_eq!(rule["failed"], 3);
+}

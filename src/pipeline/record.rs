@@ -104,6 +104,30 @@ pub fn run_record(ws: &Workspace, report: &Report, extra: Extra<'_>) -> RunRecor
                 });
             }
         }
+        // How much of the pack ran (issue 18): the rules skipped with the reason, and the
+        // rules that checked less than they read, as figures without counts.
+        let notes = d
+            .skipped
+            .iter()
+            .map(|s| ("skipped", &s.id, s.reason.clone()))
+            .chain(
+                d.rules
+                    .iter()
+                    .filter(|r| !r.narrowed.is_empty())
+                    .map(|r| ("narrowed", &r.id, r.narrowed.join("; "))),
+            );
+        for (scope, id, text) in notes {
+            figures.push(Figure {
+                scope: scope.into(),
+                dataset: d.name.clone(),
+                name: id.clone(),
+                title: text,
+                severity: String::new(),
+                count: 0,
+                total: 0,
+                rate: 0.0,
+            });
+        }
         for i in &d.institutions {
             figures.push(Figure {
                 scope: "institution".into(),

@@ -353,19 +353,63 @@ fn records_table(h: &mut String, title: &str, list: &[DirtyRecord], total: u64) 
 
 fn datasets_section(h: &mut String, r: &TrendReport) {
     h.push_str("<h2>数据集 Datasets</h2>");
-    h.push_str(r#"<table><tr><th>dataset</th><th>area</th><th>records</th><th>dirty</th><th>rate</th></tr>"#);
+    h.push_str(r#"<table><tr><th>dataset</th><th>area</th><th>records</th><th>dirty</th><th>rate</th><th>rules ran</th></tr>"#);
     for d in &r.datasets {
+        let ran = r.rules_ran.iter().find(|x| x.dataset == d.name);
         let _ = write!(
             h,
-            r#"<tr><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            r#"<tr><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
             esc(&d.name),
             esc(&d.title),
             d.total,
             d.count,
-            pct2(d.rate)
+            pct2(d.rate),
+            ran.map(|x| format!("{} of {}", x.ran, x.of))
+                .unwrap_or_default()
         );
     }
     h.push_str("</table>");
+    // The rules that did not run, or ran on less than they read: a rate computed with half
+    // the pack is visibly so.
+    let notes: Vec<(&str, &str, &str, &str)> = r
+        .rules_ran
+        .iter()
+        .flat_map(|x| {
+            x.skipped
+                .iter()
+                .map(move |n| {
+                    (
+                        x.dataset.as_str(),
+                        "skipped",
+                        n.id.as_str(),
+                        n.text.as_str(),
+                    )
+                })
+                .chain(x.narrowed.iter().map(move |n| {
+                    (
+                        x.dataset.as_str(),
+                        "checked with less",
+                        n.id.as_str(),
+                        n.text.as_str(),
+                    )
+                }))
+        })
+        .collect();
+    if !notes.is_empty() {
+        h.push_str("<h3>未运行或部分运行的规则 Rules skipped or run on less</h3>");
+        h.push_str(r#"<table><tr><th>dataset</th><th></th><th>rule</th><th>why</th></tr>"#);
+        for (dataset, what, id, text) in notes {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(dataset),
+                what,
+                esc(id),
+                esc(text)
+            );
+        }
+        h.push_str("</table>");
+    }
 }
 
 fn samples_section(h: &mut String, r: &TrendReport) {

@@ -189,18 +189,57 @@ pub fn text(report: &Report, verbose: bool) -> String {
         let ran = d.rules.len();
         let _ = writeln!(
             out,
-            "  {ran} rules ran, {} passed everywhere, {} skipped (fields not mapped){}",
+            "  {ran} of {} rules for {} ran, {} passed everywhere{}",
+            ran + d.skipped.len(),
+            d.kind,
             d.rules.iter().filter(|r| r.failed == 0).count(),
-            d.skipped.len(),
-            if d.skipped.is_empty() || verbose {
-                ""
+            if d.skipped.is_empty() {
+                String::new()
             } else {
-                "; -v lists them"
+                format!("; {} skipped:", d.skipped.len())
             }
         );
-        if verbose {
-            for s in &d.skipped {
+        // Grouped by the fields they lack, so the summary says which mappings would run them.
+        let mut lacking: Vec<(String, Vec<&str>)> = Vec::new();
+        for s in &d.skipped {
+            if s.fields.is_empty() {
                 let _ = writeln!(out, "    skipped {}: {}", s.id, s.reason);
+                continue;
+            }
+            let fields = s.fields.join(", ");
+            match lacking.iter_mut().find(|(f, _)| *f == fields) {
+                Some((_, ids)) => ids.push(&s.id),
+                None => lacking.push((fields, vec![&s.id])),
+            }
+        }
+        if !lacking.is_empty() {
+            let _ = writeln!(
+                out,
+                "    not mapped in this dataset: field (rules it would run)"
+            );
+            let mut line = String::from("     ");
+            for (fields, ids) in &lacking {
+                let item = format!(" {fields} ({});", ids.join(", "));
+                if line.len() > 5 && line.len() + item.len() > 100 {
+                    let _ = writeln!(out, "{line}");
+                    line = String::from("     ");
+                }
+                line.push_str(&item);
+            }
+            let _ = writeln!(out, "{line}");
+        }
+        for r in &d.rules {
+            for n in &r.narrowed {
+                let _ = writeln!(out, "    {}: {n}", r.id);
+            }
+            if let Some(m) = r.repeats {
+                let _ = writeln!(
+                    out,
+                    "    {}: {} (repeats = \"{}\")",
+                    r.id,
+                    m.describe(),
+                    m.name()
+                );
             }
         }
         let worst: Vec<_> = d

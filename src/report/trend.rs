@@ -196,6 +196,8 @@ pub struct TrendReport {
     pub areas: Vec<Figure>,
     /// Datasets of the latest run.
     pub datasets: Vec<Figure>,
+    /// Per dataset of the latest run, how much of the packs ran on it.
+    pub rules_ran: Vec<RulesRan>,
     /// Rules that failed in the latest or previous run, most failures first.
     pub rules: Vec<RuleRow>,
     /// Institutions, highest rate first.
@@ -206,6 +208,57 @@ pub struct TrendReport {
     pub samples: Vec<SampleRow>,
     /// Changes since the previous run.
     pub changes: Option<Changes>,
+}
+
+/// How much of the packs ran on one dataset: a rate computed with half the pack is visibly so.
+#[derive(Debug, Clone, Serialize)]
+pub struct RulesRan {
+    /// The dataset.
+    pub dataset: String,
+    /// Rules that ran.
+    pub ran: u64,
+    /// Rules of the packs for the dataset's kind (those that ran and those skipped).
+    pub of: u64,
+    /// Rules skipped, with the reason.
+    pub skipped: Vec<RuleNote>,
+    /// Rules that checked less than they read, with what they left out.
+    pub narrowed: Vec<RuleNote>,
+}
+
+/// A rule and a sentence about how it ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleNote {
+    /// Rule id.
+    pub id: String,
+    /// The sentence.
+    pub text: String,
+}
+
+fn rules_ran(figures: &[Figure]) -> Vec<RulesRan> {
+    let notes = |scope: &str, dataset: &str| -> Vec<RuleNote> {
+        of_scope(figures, scope)
+            .filter(|f| f.dataset == dataset)
+            .map(|f| RuleNote {
+                id: f.name.clone(),
+                text: f.title.clone(),
+            })
+            .collect()
+    };
+    of_scope(figures, "dataset")
+        .map(|d| {
+            let ran = of_scope(figures, "rule")
+                .filter(|f| f.dataset == d.name)
+                .count() as u64;
+            let skipped = notes("skipped", &d.name);
+            RulesRan {
+                dataset: d.name.clone(),
+                ran,
+                of: ran + skipped.len() as u64,
+                skipped,
+                narrowed: notes("narrowed", &d.name),
+            }
+        })
+        .collect()
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -394,6 +447,7 @@ pub fn build(rows: HistoryRows) -> TrendReport {
         trend,
         areas: of_scope(&latest_figures, "area").cloned().collect(),
         datasets: of_scope(&latest_figures, "dataset").cloned().collect(),
+        rules_ran: rules_ran(&latest_figures),
         rules,
         institutions,
         coverage: latest_coverage,

@@ -9,11 +9,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
 use super::codebook::{date_of, name_similarity, CodeBook, Target};
-use super::{Rule, RuleKind};
+use super::{RepeatedKey, Rule, RuleKind};
 use crate::codes::Family;
 use crate::mapping::apply::map_column;
 use crate::workspace::{field_type, DatasetKind, FieldType};
@@ -128,33 +128,102 @@ pub struct Compiled {
     pub fails: Expr,
 }
 
-/// The rule as it runs on a frame with `schema`: an `identifier` rule checks only the fields
-/// the frame has (`missing_fields` skips it when it has none).
+/// The rule as it runs on a frame with `schema`, checking what is present: an `identifier`
+/// rule only the fields the frame has, a `date-order` rule the dates it has (two at least), a
+/// `national-code` rule without its `date_field` against the current version
+/// (`missing_fields` skips a rule left with nothing to check; `narrowing` says what was left
+/// out).
 pub fn narrowed<'r>(rule: &'r Rule, schema: &Schema) -> std::borrow::Cow<'r, Rule> {
-    match &rule.kind {
+    let present = |fields: &[String]| -> Vec<String> {
+        fields
+            .iter()
+            .filter(|f| schema.contains(f))
+            .cloned()
+            .collect()
+    };
+    let kind = match &rule.kind {
         RuleKind::Identifier { fields } if fields.iter().any(|f| !schema.contains(f)) => {
-            let mut r = rule.clone();
-            r.kind = RuleKind::Identifier {
-                fields: fields
-                    .iter()
-                    .filter(|f| schema.contains(f))
-                    .cloned()
-                    .collect(),
-            };
-            std::borrow::Cow::Owned(r)
+            RuleKind::Identifier {
+                fields: present(fields),
+            }
         }
-        _ => std::borrow::Cow::Borrowed(rule),
+        RuleKind::DateOrder { fields } if fields.iter().any(|f| !schema.contains(f)) => {
+            RuleKind::DateOrder {
+                fields: present(fields),
+            }
+        }
+        RuleKind::NationalCode {
+            field,
+            family,
+            present,
+            date_field: Some(d),
+        } if !schema.contains(d) => RuleKind::NationalCode {
+            field: field.clone(),
+            family: family.clone(),
+            present: *present,
+            date_field: None,
+        },
+        _ => return std::borrow::Cow::Borrowed(rule),
+    };
+    let mut r = rule.clone();
+    r.kind = kind;
+    std::borrow::Cow::Owned(r)
+}
+
+/// What a rule leaves out on a frame with `schema` because a field it reads is absent, for a
+/// person reading the report (empty when it runs as written, or does not run at all).
+pub fn narrowing(rule: &Rule, schema: &Schema) -> Vec<String> {
+    let absent = |fields: &[String]| -> Vec<String> {
+        fields
+            .iter()
+            .filter(|f| !schema.contains(f))
+            .cloned()
+            .collect()
+    };
+    match &rule.kind {
+        // An `identifier` rule is defined over the fields the dataset has: nothing to say.
+        RuleKind::DateOrder { fields } => {
+            let gone = absent(fields);
+            if gone.is_empty() || !missing_fields(rule, schema).is_empty() {
+                return Vec::new();
+            }
+            vec![format!(
+                "checked without {} (not in this dataset)",
+                gone.join(", ")
+            )]
+        }
+        RuleKind::NationalCode {
+            field,
+            date_field: Some(d),
+            ..
+        } if !schema.contains(d) && schema.contains(field) => vec![format!(
+            "codes checked against the current version: {d} is not in this dataset"
+        )],
+        _ => Vec::new(),
     }
 }
 
 /// Why a rule cannot run on a dataset.
 pub fn missing_fields(rule: &Rule, schema: &Schema) -> Vec<String> {
     let mut needed: Vec<String> = rule.kind.fields().iter().map(|f| f.to_string()).collect();
-    if let RuleKind::Identifier { fields } = &rule.kind {
+    match &rule.kind {
         // Checks the fields there are; needs at least one.
-        if fields.iter().any(|f| schema.contains(f)) {
+        RuleKind::Identifier { fields } if fields.iter().any(|f| schema.contains(f)) => {
             needed.clear();
         }
+        // Checks the dates there are; needs two to compare.
+        RuleKind::DateOrder { fields }
+            if fields.iter().filter(|f| schema.contains(f)).count() >= 2 =>
+        {
+            needed.clear();
+        }
+        // Without its date, a code is checked against the current version.
+        RuleKind::NationalCode {
+            field,
+            date_field: Some(_),
+            ..
+        } => needed = vec![field.clone()],
+        _ => {}
     }
     if let RuleKind::Mapped { field } = &rule.kind {
         needed.push(map_column(field));
@@ -222,24 +291,26 @@ pub fn compile(rule: &Rule, typed: &HashSet<String>, ctx: &Context) -> PolarsRes
                 .filter_map(|f| ctx.books.get(f).cloned())
                 .collect();
             let check_presence = present.unwrap_or(true) && !books.is_empty();
-            let check = move |code: &str, date: Option<&str>| -> bool {
+            let check = move |code: &str, date: Option<NaiveDate>| -> bool {
                 let code = code.trim();
                 if !target.well_formed(code) {
                     return true;
                 }
                 if check_presence {
-                    let d = date.and_then(date_of);
-                    return !books.iter().any(|b| b.valid_at(code, d));
+                    return !books.iter().any(|b| b.valid_at(code, date));
                 }
                 false
             };
-            let date = date_field.as_deref().map(|d| col(d).cast(DataType::String));
-            udf_fails(
-                col(field.as_str()).cast(DataType::String),
-                date,
-                true,
-                check,
-            )
+            // A typed date goes in as its day number: formatting every datetime as text for
+            // the version lookup to parse it back cost about 4% of a check's CPU.
+            let date = date_field.as_deref().map(|d| {
+                if is_typed(d) {
+                    Dated::Days(col(d).cast(DataType::Date).cast(DataType::Int32))
+                } else {
+                    Dated::Text(col(d).cast(DataType::String))
+                }
+            });
+            udf_dated_fails(col(field.as_str()).cast(DataType::String), date, check)
         }
         RuleKind::NameAgrees {
             field,
@@ -266,7 +337,6 @@ pub fn compile(rule: &Rule, typed: &HashSet<String>, ctx: &Context) -> PolarsRes
             udf_fails(
                 col(field.as_str()).cast(DataType::String),
                 Some(col(name_field.as_str()).cast(DataType::String)),
-                false,
                 check,
             )
         }
@@ -295,7 +365,6 @@ pub fn compile(rule: &Rule, typed: &HashSet<String>, ctx: &Context) -> PolarsRes
             udf_fails(
                 col(field.as_str()).cast(DataType::String),
                 None,
-                false,
                 move |code: &str, _| !scheme.parse(code).is_ok_and(|p| p.is_well_formed()),
             )
         }
@@ -373,14 +442,17 @@ pub fn compile(rule: &Rule, typed: &HashSet<String>, ctx: &Context) -> PolarsRes
             }))?;
             hit.and(sql(then)?.fill_null(lit(true)).not())
         }
-        RuleKind::Unique { fields } => {
+        RuleKind::Unique { fields, repeats } => {
             let key = if fields.len() == 1 {
                 col(fields[0].as_str())
             } else {
                 as_struct(fields.iter().map(|f| col(f.as_str())).collect())
             };
             let present = all(fields.iter().map(|f| col(f.as_str()).is_not_null()))?;
-            present.and(key.is_first_distinct().not())
+            present.and(match repeats {
+                RepeatedKey::Later => key.is_first_distinct().not(),
+                RepeatedKey::All => key.is_duplicated(),
+            })
         }
         RuleKind::Reference { field, .. } => {
             // Judged by position (`engine`, `positions::Misses`): which records' values the
@@ -466,7 +538,73 @@ fn range(
 
 /// A failure test run in Rust over a string column (and an optional second one), cached per
 /// distinct value within a chunk: codes repeat, so most rows cost a hash lookup.
-fn udf_fails<F>(value: Expr, second: Option<Expr>, date_part: bool, check: F) -> Expr
+/// A record's date as a `national-code` rule reads it.
+enum Dated {
+    /// Days since 1970-01-01 (a typed date or datetime).
+    Days(Expr),
+    /// Text whose first ten characters are `YYYY-MM-DD`.
+    Text(Expr),
+}
+
+/// Days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+const EPOCH_CE_DAYS: i32 = 719_163;
+
+/// Like [`udf_fails`] for a check of a code at a date: `check(code, date)`, cached per code
+/// and day.
+fn udf_dated_fails<F>(value: Expr, date: Option<Dated>, check: F) -> Expr
+where
+    F: Fn(&str, Option<NaiveDate>) -> bool + Send + Sync + 'static,
+{
+    let (args, days): (Vec<Expr>, bool) = match date {
+        None => (Vec::new(), false),
+        Some(Dated::Days(e)) => (vec![e], true),
+        Some(Dated::Text(e)) => (vec![e], false),
+    };
+    let has_date = !args.is_empty();
+    value.map_many(
+        move |cols: &mut [Column]| {
+            let codes = cols[0].as_materialized_series().str()?.clone();
+            let n = codes.len();
+            let day_of = |d: NaiveDate| d.num_days_from_ce() - EPOCH_CE_DAYS;
+            let dates: Vec<Option<i32>> = if !has_date {
+                vec![None; n]
+            } else if days {
+                cols[1].as_materialized_series().i32()?.iter().collect()
+            } else {
+                cols[1]
+                    .as_materialized_series()
+                    .str()?
+                    .iter()
+                    .map(|d| d.and_then(date_of).map(day_of))
+                    .collect()
+            };
+            let mut cache: HashMap<(&str, Option<i32>), bool> = HashMap::new();
+            let mut out: Vec<bool> = Vec::with_capacity(n);
+            for (code, day) in codes.iter().zip(dates) {
+                let Some(code) = code else {
+                    out.push(false);
+                    continue;
+                };
+                if cache.len() > 200_000 {
+                    cache.clear();
+                }
+                let v = *cache.entry((code, day)).or_insert_with(|| {
+                    let date =
+                        day.and_then(|d| NaiveDate::from_num_days_from_ce_opt(d + EPOCH_CE_DAYS));
+                    check(code, date)
+                });
+                out.push(v);
+            }
+            Ok(Column::new(codes.name().clone(), out))
+        },
+        &args,
+        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)),
+    )
+}
+
+/// A rule judged by a Rust function of the record's text value (and a second text, such as the
+/// item's name): `check(value, second)` is true where the record fails, cached per pair.
+fn udf_fails<F>(value: Expr, second: Option<Expr>, check: F) -> Expr
 where
     F: Fn(&str, Option<&str>) -> bool + Send + Sync + 'static,
 {
@@ -484,17 +622,7 @@ where
             let mut out: Vec<bool> = Vec::with_capacity(codes.len());
             let mut dates_iter = dates.as_ref().map(|d| d.iter());
             for code in codes.iter() {
-                let date = dates_iter
-                    .as_mut()
-                    .and_then(|it| it.next())
-                    .flatten()
-                    .map(|d| {
-                        if date_part {
-                            d.get(..10).unwrap_or(d)
-                        } else {
-                            d
-                        }
-                    });
+                let date = dates_iter.as_mut().and_then(|it| it.next()).flatten();
                 let Some(code) = code else {
                     out.push(false);
                     continue;

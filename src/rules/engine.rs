@@ -18,10 +18,10 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::compile::{
-    compile, detail_sum_column, missing_fields, narrowed, typed_columns, Context,
+    compile, detail_sum_column, missing_fields, narrowed, narrowing, typed_columns, Context,
 };
 use super::tally::{self, Tally};
-use super::{Rule, RuleKind, Severity};
+use super::{RepeatedKey, Rule, RuleKind, Severity};
 use crate::workspace::{Dataset, DatasetKind};
 
 /// The records of a dataset from `offset`, at most `len` of them, as [`Input::frame`] would give
@@ -123,6 +123,13 @@ pub struct RuleResult {
     pub rate: f64,
     /// Up to N failing records with their source location.
     pub samples: Vec<Sample>,
+    /// What the rule checked without, when a field it reads is not in the dataset and it
+    /// checked what is present (`compile::narrowing`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub narrowed: Vec<String>,
+    /// A `unique` rule's choice of which records of a repeated key fail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<RepeatedKey>,
 }
 
 /// Where a failing record is in the source.
@@ -145,6 +152,9 @@ pub struct Skipped {
     pub id: String,
     /// Why.
     pub reason: String,
+    /// The fields it needs that the dataset does not map, when that is why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
 }
 
 /// An institution's figures on one dataset.
@@ -538,6 +548,8 @@ fn check_one(
         .collect();
     let mut skipped = Vec::new();
     let mut active: Vec<&Rule> = Vec::new();
+    // Per active rule, what it checks without (`narrowing`).
+    let mut narrowings: Vec<Vec<String>> = Vec::new();
     // Detail sums joined on by position: (rule, key, its sums).
     let mut joins: Vec<(&Rule, &str, &super::positions::Sums)> = Vec::new();
     for rule in rules.iter().filter(|r| r.datasets.contains(&ds.kind)) {
@@ -546,6 +558,7 @@ fn check_one(
             skipped.push(Skipped {
                 id: rule.id.clone(),
                 reason: format!("not mapped in this dataset: {}", missing.join(", ")),
+                fields: missing,
             });
             continue;
         }
@@ -554,6 +567,7 @@ fn check_one(
                 skipped.push(Skipped {
                     id: rule.id.clone(),
                     reason: format!("no {detail} dataset with the fields it needs"),
+                    fields: Vec::new(),
                 });
                 continue;
             };
@@ -570,10 +584,12 @@ fn check_one(
                 skipped.push(Skipped {
                     id: rule.id.clone(),
                     reason: format!("no {to} dataset to look the value up in"),
+                    fields: Vec::new(),
                 });
                 continue;
             }
         }
+        narrowings.push(narrowing(rule, &schema));
         active.push(rule);
     }
     let mut select = vec![col("_file"), col("_sheet"), col("_row")];
@@ -639,9 +655,13 @@ fn check_one(
         // over the whole target: one pass finds the records that fail by position, and each
         // chunk looks its records up.
         let positional = match &rule.kind {
-            RuleKind::Unique { fields } => {
-                Some(repeated(input, &typed_exprs, fields, opts.chunk_rows))
-            }
+            RuleKind::Unique { fields, repeats } => Some(repeated(
+                input,
+                &typed_exprs,
+                fields,
+                *repeats,
+                opts.chunk_rows,
+            )),
             RuleKind::Reference {
                 field,
                 to,
@@ -822,7 +842,7 @@ fn check_one(
     let dirty = count("__dirty");
     let warned = count("__warn");
     let mut results = Vec::new();
-    for ((n, rule), samples) in active.iter().enumerate().zip(samples) {
+    for (((n, rule), samples), narrowed) in active.iter().enumerate().zip(samples).zip(narrowings) {
         let failed = count(&format!("f{n}"));
         let applicable = if rule.when.is_some() {
             count(&format!("a{n}"))
@@ -840,6 +860,11 @@ fn check_one(
             failed,
             rate: ratio(failed, applicable),
             samples,
+            narrowed,
+            repeats: match &rule.kind {
+                RuleKind::Unique { repeats, .. } => Some(*repeats),
+                _ => None,
+            },
         });
     }
     let institutions = if inst {
@@ -875,12 +900,14 @@ fn repeats_in(applies: &Expr, positions: &[u64]) -> Expr {
 }
 
 /// Positions (as [`ROW_INDEX`] numbers them) of the records whose key (`fields`, typed) an
-/// earlier record of the dataset has, ascending: a pass over the key fields a chunk at a time,
-/// sorted on disk (`positions`), so the dataset's keys are never all in memory.
+/// earlier record of the dataset has (or, with [`RepeatedKey::All`], any other record),
+/// ascending: a pass over the key fields a chunk at a time, sorted on disk (`positions`), so
+/// the dataset's keys are never all in memory.
 fn repeated(
     input: &Input,
     typed: &[Expr],
     fields: &[String],
+    mode: RepeatedKey,
     chunk_rows: IdxSize,
 ) -> PolarsResult<Vec<u64>> {
     let mut repeats = super::positions::Repeats::new(input.spill.as_deref());
@@ -891,7 +918,7 @@ fn repeated(
     each_chunk(input, typed, &keys, chunk_rows, |df, offset| {
         super::positions::push_chunk(&mut repeats, df, offset)
     })?;
-    repeats.finish().map_err(PolarsError::from)
+    repeats.finish(mode).map_err(PolarsError::from)
 }
 
 /// Positions of the records whose `field` (typed, as text) `targets` lacks, ascending.

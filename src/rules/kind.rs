@@ -133,10 +133,15 @@ pub enum RuleKind {
         /// SQL condition over the record that must hold for those codes.
         then: String,
     },
-    /// The key fields together are unique: every occurrence after the first fails.
+    /// The key fields together are unique: a record whose key another record of the dataset
+    /// has fails, every one after the first (`repeats = "later"`, the default) or all of them
+    /// (`repeats = "all"`).
     Unique {
         /// The key fields.
         fields: Vec<String>,
+        /// Which records of a repeated key fail.
+        #[serde(default)]
+        repeats: RepeatedKey,
     },
     /// A present value exists in a field of another dataset.
     Reference {
@@ -153,6 +158,37 @@ pub enum RuleKind {
         /// The expression.
         expr: String,
     },
+}
+
+/// Which records of a key that several records have fail a `unique` rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepeatedKey {
+    /// Every record after the first in the dataset's order: what an upload's unique
+    /// constraint rejects (the first insert of a key is accepted).
+    #[default]
+    Later,
+    /// Every record of the key, the first included: none of them can be trusted to be the
+    /// right one (a migration source's quality, DataQualityDashboard's primary-key check).
+    All,
+}
+
+impl RepeatedKey {
+    /// As written in a pack.
+    pub fn name(self) -> &'static str {
+        match self {
+            RepeatedKey::Later => "later",
+            RepeatedKey::All => "all",
+        }
+    }
+
+    /// What the rule counts, for a person reading the report.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RepeatedKey::Later => "the first record of a key passes, every later one fails",
+            RepeatedKey::All => "every record of a repeated key fails, the first included",
+        }
+    }
 }
 
 impl RuleKind {
@@ -184,7 +220,7 @@ impl RuleKind {
             RuleKind::Required { fields }
             | RuleKind::Identifier { fields }
             | RuleKind::DateOrder { fields }
-            | RuleKind::Unique { fields } => fields.iter().map(String::as_str).collect(),
+            | RuleKind::Unique { fields, .. } => fields.iter().map(String::as_str).collect(),
             RuleKind::Pattern { field, .. }
             | RuleKind::CheckDigit { field, .. }
             | RuleKind::Mapped { field }

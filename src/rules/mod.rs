@@ -16,7 +16,7 @@ pub mod tally;
 
 use serde::{Deserialize, Serialize};
 
-pub use kind::RuleKind;
+pub use kind::{RepeatedKey, RuleKind};
 pub use pack::{load_packs, Pack, PackError, BUILTIN};
 
 /// The quality dimension a rule measures (the platform's six QC dimensions).

@@ -324,7 +324,7 @@ fn check_kind(kind: &RuleKind, dictionaries: &BTreeMap<String, Vec<String>>) -> 
         RuleKind::DateOrder { fields } if fields.len() < 2 => {
             Err("`fields` needs at least two dates".into())
         }
-        RuleKind::Required { fields } | RuleKind::Unique { fields } if fields.is_empty() => {
+        RuleKind::Required { fields } | RuleKind::Unique { fields, .. } if fields.is_empty() => {
             Err("`fields` is empty".into())
         }
         _ => Ok(()),

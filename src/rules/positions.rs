@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
+use super::kind::RepeatedKey;
+
 type Key = [u64; 2];
 type Entry = (Key, u64);
 
@@ -146,19 +148,28 @@ impl Repeats {
         self.0.push((digest(fields), position))
     }
 
-    /// The repeats' positions, ascending.
-    pub(super) fn finish(self) -> io::Result<Vec<u64>> {
-        let mut later = Vec::new();
-        let mut last: Option<Key> = None;
+    /// The repeats' positions, ascending: with [`RepeatedKey::Later`] every record of a key
+    /// but its first, with [`RepeatedKey::All`] every record of a key that more than one
+    /// record has.
+    pub(super) fn finish(self, mode: RepeatedKey) -> io::Result<Vec<u64>> {
+        let mut out = Vec::new();
+        // The key of the group being read, its first position, and whether it repeats.
+        let mut last: Option<(Key, u64, bool)> = None;
         for e in self.0.sorted()? {
             let (k, p) = e?;
-            if last == Some(k) {
-                later.push(p);
+            match &mut last {
+                Some((key, first, repeats)) if *key == k => {
+                    if !*repeats && mode == RepeatedKey::All {
+                        out.push(*first);
+                    }
+                    *repeats = true;
+                    out.push(p);
+                }
+                _ => last = Some((k, p, false)),
             }
-            last = Some(k);
         }
-        later.sort_unstable();
-        Ok(later)
+        out.sort_unstable();
+        Ok(out)
     }
 }
 
@@ -521,7 +532,33 @@ mod tests {
             r.push(&["x", "y"], 7).unwrap();
             r.push(&["xy", ""], 8).unwrap();
             r.push(&["x", "y"], 9).unwrap();
-            assert_eq!(r.finish().unwrap(), vec![2, 4, 5, 9], "limit {limit}");
+            assert_eq!(
+                r.finish(RepeatedKey::Later).unwrap(),
+                vec![2, 4, 5, 9],
+                "limit {limit}"
+            );
+        }
+    }
+
+    /// With `repeats = "all"`, every record of a repeated key, its first included; a key seen
+    /// once is nobody's repeat, spilled or not.
+    #[test]
+    fn every_record_of_a_repeated_key_whatever_the_spills() {
+        for limit in [1, 3, 1000] {
+            let mut r = Repeats::new(None);
+            r.0.limit = limit;
+            let keys = ["a", "b", "a", "c", "b", "a", "d"];
+            for (i, k) in keys.iter().enumerate() {
+                r.push(&[k], i as u64).unwrap();
+            }
+            r.push(&["x", "y"], 7).unwrap();
+            r.push(&["xy", ""], 8).unwrap();
+            r.push(&["x", "y"], 9).unwrap();
+            assert_eq!(
+                r.finish(RepeatedKey::All).unwrap(),
+                vec![0, 1, 2, 4, 5, 7, 9],
+                "limit {limit}"
+            );
         }
     }
 
@@ -557,44 +594,49 @@ mod tests {
         assert_eq!(m.finish(&empty).unwrap(), vec![0]);
     }
 
-    /// A frame's chunks give what polars' `is_first_distinct` gives over the whole column.
+    /// A frame's chunks give what polars' `is_first_distinct` (later records) and
+    /// `is_duplicated` (all records of a repeated key) give over the whole column.
     #[test]
-    fn chunks_agree_with_is_first_distinct() {
+    fn chunks_agree_with_polars_over_the_whole_column() {
         let n = 5000u32;
         let a: Vec<Option<String>> = (0..n)
             .map(|i| (i % 17 != 0).then(|| format!("K{}", (i * 7919) % 400)))
             .collect();
         let b: Vec<String> = (0..n).map(|i| format!("{}", i % 3)).collect();
         let df = df!("a" => &a, "b" => &b).unwrap();
-        let expected: Vec<u64> = df
-            .clone()
-            .lazy()
-            .with_row_index("i", None)
-            .filter(
-                col("a").is_not_null().and(
-                    as_struct(vec![col("a"), col("b")])
-                        .is_first_distinct()
-                        .not(),
-                ),
-            )
-            .select([col("i").cast(DataType::UInt64)])
-            .collect()
-            .unwrap()
-            .column("i")
-            .unwrap()
-            .u64()
-            .unwrap()
-            .into_no_null_iter()
-            .collect();
-        assert!(expected.len() > 1000);
-        let mut r = Repeats::new(None);
-        r.0.limit = 700;
-        let mut offset = 0;
-        while offset < n as i64 {
-            let chunk = df.slice(offset, 999);
-            push_chunk(&mut r, &chunk, offset as u64).unwrap();
-            offset += 999;
+        let key = || as_struct(vec![col("a"), col("b")]);
+        let positions = |fails: Expr| -> Vec<u64> {
+            df.clone()
+                .lazy()
+                .with_row_index("i", None)
+                .filter(col("a").is_not_null().and(fails))
+                .select([col("i").cast(DataType::UInt64)])
+                .collect()
+                .unwrap()
+                .column("i")
+                .unwrap()
+                .u64()
+                .unwrap()
+                .into_no_null_iter()
+                .collect()
+        };
+        for (mode, expected) in [
+            (
+                RepeatedKey::Later,
+                positions(key().is_first_distinct().not()),
+            ),
+            (RepeatedKey::All, positions(key().is_duplicated())),
+        ] {
+            assert!(expected.len() > 1000);
+            let mut r = Repeats::new(None);
+            r.0.limit = 700;
+            let mut offset = 0;
+            while offset < n as i64 {
+                let chunk = df.slice(offset, 999);
+                push_chunk(&mut r, &chunk, offset as u64).unwrap();
+                offset += 999;
+            }
+            assert_eq!(r.finish(mode).unwrap(), expected, "{mode:?}");
         }
-        assert_eq!(r.finish().unwrap(), expected);
     }
 }
