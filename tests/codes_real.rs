@@ -7,6 +7,8 @@
 // Tests may unwrap, and the breakdowns are printed on purpose (`cargo test -- --nocapture`).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -416,4 +418,211 @@ fn digits_passing_both_checks_are_ambiguous() {
         detect("440524188001010014"),
         Detection::Unique { .. }
     ));
+}
+
+/// Parse every code of one column of a real list as `family`: the count per form, how many
+/// codes `detect` gives to some other kind or to several (with the kinds), and the codes that do
+/// not parse well formed (with why), in file order.
+fn real_list(
+    rel: &str,
+    col: &str,
+    family: Family,
+) -> Option<(
+    BTreeMap<&'static str, usize>,
+    BTreeMap<String, usize>,
+    Vec<(String, String)>,
+)> {
+    let path = shared(rel)?;
+    let (header, rows) = tsv(&path);
+    let c = column(&header, col);
+    let mut forms = BTreeMap::new();
+    let mut detected = BTreeMap::new();
+    let mut bad = Vec::new();
+    for row in rows {
+        let code = row.get(c).map(|s| s.trim()).unwrap_or("");
+        if code.is_empty() {
+            continue;
+        }
+        match family.parse(code) {
+            Ok(p) if p.is_well_formed() => *forms.entry(p.form).or_insert(0) += 1,
+            other => bad.push((code.to_string(), format!("{other:?}"))),
+        }
+        let d = detect(code);
+        let kinds = match &d {
+            Detection::Unique { parsed } if parsed.kind == family.kind() => continue,
+            other => format!("{:?}", other.kinds()),
+        };
+        *detected.entry(kinds).or_insert(0) += 1;
+    }
+    println!(
+        "{rel}: {forms:#?}\ndetected otherwise: {detected:#?}\n{} not well formed: {:#?}",
+        bad.len(),
+        &bad[..bad.len().min(20)]
+    );
+    Some((forms, detected, bad))
+}
+
+/// Issue 18: the real catalog lists of `../shared/national-codes/` (PROVENANCE.md) parse as their
+/// family, every code well formed, and detection gives each to its family alone: no false
+/// malformed on real drug, service or consumable codes.
+#[test]
+fn real_drug_service_and_consumable_lists_parse_well_formed() {
+    let lists: [(&str, &str, Family, &[(&str, usize)]); 4] = [
+        (
+            "national-codes/drugs/drug-codes-medimodel.tsv",
+            "药品代码",
+            Family::Drug,
+            &[("20-char 中成药", 8_263), ("23-char 西药", 5_475)],
+        ),
+        (
+            "national-codes/drugs/drug-codes-with-details-nhsa-pdf-caofeng926.tsv",
+            "医保药品编码",
+            Family::Drug,
+            &[("20-char 中成药", 7_115), ("23-char 西药", 3_755)],
+        ),
+        (
+            "national-codes/services/service-codes-15digit-medimodel.tsv",
+            "项目编码",
+            Family::Service,
+            &[("15-digit", 3_109)],
+        ),
+        (
+            "national-codes/consumables/consumable-codes-sample-nhsa-caofeng926.tsv",
+            "耗材代码",
+            Family::Consumable,
+            &[("20-char", 661)],
+        ),
+    ];
+    for (rel, col, family, expected) in lists {
+        let Some((forms, detected, bad)) = real_list(rel, col, family) else {
+            continue;
+        };
+        assert_eq!(bad, Vec::<(String, String)>::new(), "{rel}");
+        assert_eq!(detected, BTreeMap::new(), "{rel}: detected as another kind");
+        let expected: Vec<(&str, usize)> = expected.to_vec();
+        assert_eq!(forms.into_iter().collect::<Vec<_>>(), expected, "{rel}");
+    }
+}
+
+/// Issue 18: `codes import` reads the real catalog lists as published. The NHSA-PDF drug list
+/// has no 注册名称 in 3,167 rows: their name comes from 药品通用名, and the summary says so; the
+/// consumable extract has no 医保通用名 in 572 rows: those codes load without a name, counted,
+/// and a `name-agrees` rule leaves them alone (a name column empty in every row is still refused).
+#[test]
+fn real_catalog_lists_import_as_published() {
+    let (Some(drugs), Some(consumables)) = (
+        shared("national-codes/drugs/drug-codes-with-details-nhsa-pdf-caofeng926.tsv"),
+        shared("national-codes/consumables/consumable-codes-sample-nhsa-caofeng926.tsv"),
+    ) else {
+        return;
+    };
+    let w = common::Workdir::new();
+    let import = |family: &str, version: &str, path: &Path| {
+        let out = w.run(&[
+            "--json",
+            "codes",
+            "import",
+            "--family",
+            family,
+            "--version",
+            version,
+            path.to_str().unwrap(),
+        ]);
+        out.expect_code(0);
+        out.json()
+    };
+    let d = import("drug", "pdf", &drugs);
+    assert_eq!(d["codes"], 10_870);
+    let f = &d["files"][0];
+    assert_eq!(
+        (&f["name_column"], &f["fallback_name_column"]),
+        (&"注册名称".into(), &"药品通用名".into())
+    );
+    assert_eq!(
+        (&f["named_by_fallback"], &f["without_name"]),
+        (&3_167.into(), &0.into())
+    );
+    let c = import("consumable", "sample", &consumables);
+    assert_eq!(c["codes"], 661);
+    assert_eq!(c["files"][0]["without_name"], 572);
+    let out = w.run(&[
+        "codes",
+        "import",
+        "--family",
+        "consumable",
+        "--version",
+        "again",
+        consumables.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    assert!(
+        out.stdout
+            .contains("572 codes have no name (column 医保通用名 empty)"),
+        "{}",
+        out.stdout
+    );
+
+    // A name-agrees rule over the name-less codes: no failure for want of a national name.
+    w.write(
+        "yibao.toml",
+        "[[datasets]]\nname = \"fees\"\nkind = \"fee-detail\"\npath = \"data/fees.csv\"\nkey = [\"feedetl_sn\"]\n\n\
+         [datasets.columns]\nfeedetl_sn = \"feedetl_sn\"\nmed_list_codg = \"med_list_codg\"\n\
+         medins_list_name = \"medins_list_name\"\n",
+    );
+    w.write(
+        "data/fees.csv",
+        "feedetl_sn,med_list_codg,medins_list_name\n\
+         F1,C0101030030100100841,气道导丝\n\
+         F2,C0101010011303807555,完全不同的东西\n",
+    );
+    w.write(
+        "quality-rules/names.toml",
+        r#"[pack]
+name = "names"
+version = "1"
+
+[[rule]]
+id = "names.agree"
+title = "名称不符"
+dimension = "accuracy"
+severity = "error"
+datasets = ["fee-detail"]
+kind = "name-agrees"
+field = "med_list_codg"
+name_field = "medins_list_name"
+family = "consumable"
+codes = [{ code = "C1", name = "气道导丝" }]
+pass = [{ med_list_codg = "C1", medins_list_name = "气道导丝" }]
+fail = [{ med_list_codg = "C1", medins_list_name = "完全不同" }]
+"#,
+    );
+    let out = w.run(&["--json", "check", "--pack", "names"]);
+    out.expect_code(0);
+    let report = out.json();
+    let rule = &report["datasets"][0]["rules"][0];
+    // F1's code has no national name: not judged; F2's national name (气管支气管支架（覆膜）)
+    // shares nothing with the local one.
+    assert_eq!(rule["failed"], 1, "{rule:#}");
+    assert_eq!(rule["samples"][0]["row"], 3);
+
+    // Names missing in every row: the wrong column or family, refused with nothing loaded.
+    let blank = w.write(
+        "blank.csv",
+        "耗材代码,医保通用名\nC0101030030100100841,\nC0101010011303807555,\n",
+    );
+    let out = w.run(&[
+        "codes",
+        "import",
+        "--family",
+        "consumable",
+        "--version",
+        "blank",
+        blank.to_str().unwrap(),
+    ]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("the name column is empty in every row"),
+        "{}",
+        out.stderr
+    );
 }

@@ -39,6 +39,9 @@ pub fn run(ctx: &Ctx, args: CodesImportArgs) -> miette::Result<ExitCode> {
                 "header_row": f.header_row,
                 "code_column": f.code_header,
                 "name_column": f.name_header,
+                "fallback_name_column": f.fallback_header,
+                "named_by_fallback": f.by_fallback,
+                "without_name": f.nameless,
                 "rows": f.rows,
             })).collect::<Vec<_>>(),
         }))?;
@@ -46,7 +49,7 @@ pub fn run(ctx: &Ctx, args: CodesImportArgs) -> miette::Result<ExitCode> {
         let mut text = String::new();
         for f in &table.files {
             text.push_str(&format!(
-                "read {}{}: header on row {} (code: {}, name: {}), {} rows\n",
+                "read {}{}: header on row {} (code: {}, name: {}{}), {} rows\n",
                 f.path.display(),
                 f.sheet
                     .as_ref()
@@ -55,8 +58,24 @@ pub fn run(ctx: &Ctx, args: CodesImportArgs) -> miette::Result<ExitCode> {
                 f.header_row,
                 f.code_header,
                 f.name_header,
+                match (&f.fallback_header, f.by_fallback) {
+                    (Some(h), n) if n > 0 => format!(", else {h} for {n} rows"),
+                    _ => String::new(),
+                },
                 f.rows
             ));
+            if f.nameless > 0 {
+                text.push_str(&format!(
+                    "  {} codes have no name (column {} empty{}): loaded, and checked for \
+                     membership, but name-agrees rules and map suggest cannot use them\n",
+                    f.nameless,
+                    f.name_header,
+                    f.fallback_header
+                        .as_ref()
+                        .map(|h| format!(", {h} too"))
+                        .unwrap_or_default()
+                ));
+            }
         }
         text.push_str(&format!(
             "{} {family} version {}: {} codes{} in {seconds:.2}s\n",

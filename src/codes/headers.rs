@@ -14,6 +14,9 @@ pub struct Columns {
     pub code: usize,
     /// The name column.
     pub name: usize,
+    /// The next name column the header row has, read where the first is empty in a row (a
+    /// drug table whose 注册名称 is missing where its 药品通用名 is not).
+    pub fallback_name: Option<usize>,
     /// A status column (停用/有效...), when the table has one: its position and the values
     /// that mark a code retired under its header.
     pub status: Option<(usize, &'static [&'static str])>,
@@ -149,8 +152,21 @@ pub fn normalise(header: &str) -> String {
         .collect()
 }
 
+/// The columns a header row holds for a family, with the headers that identified them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Located {
+    /// Column positions.
+    pub columns: Columns,
+    /// The header of the code column.
+    pub code_header: &'static str,
+    /// The header of the name column.
+    pub name_header: &'static str,
+    /// The header of the fallback name column, when there is one.
+    pub fallback_header: Option<&'static str>,
+}
+
 /// Find the family's code and name columns in a normalised header row.
-pub fn locate(family: Family, names: &[String]) -> Option<(Columns, &'static str, &'static str)> {
+pub fn locate(family: Family, names: &[String]) -> Option<Located> {
     let find = |wanted: &'static [&'static str]| {
         wanted
             .iter()
@@ -161,13 +177,34 @@ pub fn locate(family: Family, names: &[String]) -> Option<(Columns, &'static str
     if code == name {
         return None;
     }
+    let fallback = name_headers(family)
+        .iter()
+        .skip_while(|h| **h != name_header)
+        .skip(1)
+        .find_map(|w| {
+            names
+                .iter()
+                .position(|n| n == w)
+                .filter(|i| *i != code && *i != name)
+                .map(|i| (i, *w))
+        });
     let status = names.iter().enumerate().find_map(|(i, n)| {
         STATUS_HEADERS
             .iter()
             .find(|(h, _)| h == n)
             .map(|(_, retired)| (i, *retired))
     });
-    Some((Columns { code, name, status }, code_header, name_header))
+    Some(Located {
+        columns: Columns {
+            code,
+            name,
+            fallback_name: fallback.map(|(i, _)| i),
+            status,
+        },
+        code_header,
+        name_header,
+        fallback_header: fallback.map(|(_, h)| h),
+    })
 }
 
 /// True when a raw header names a code column of any family.
@@ -194,15 +231,41 @@ mod tests {
     #[test]
     fn finds_drug_columns_by_name_not_position() {
         let names = row(&["序号", "药品代码", "注册名称", "剂型", "规格", "药品本位码"]);
-        let (cols, code, name) = locate(Family::Drug, &names).unwrap();
+        let l = locate(Family::Drug, &names).unwrap();
+        let cols = l.columns;
         assert_eq!((cols.code, cols.name, cols.status), (1, 2, None));
-        assert_eq!((code, name), ("药品代码", "注册名称"));
+        assert_eq!((l.code_header, l.name_header), ("药品代码", "注册名称"));
+        assert_eq!((cols.fallback_name, l.fallback_header), (None, None));
+    }
+
+    /// The fallback is the next name header, in the family's order of preference, that the
+    /// row has, wherever it stands in the row.
+    #[test]
+    fn the_next_name_column_is_the_fallback() {
+        let names = row(&["医保药品编码", "注册名称", "产品名称", "剂型", "药品通用名"]);
+        let l = locate(Family::Drug, &names).unwrap();
+        assert_eq!((l.columns.name, l.columns.fallback_name), (1, Some(4)));
+        assert_eq!(l.fallback_header, Some("药品通用名"));
+        let names = row(&["药品代码", "名称", "注册名称"]);
+        let l = locate(Family::Drug, &names).unwrap();
+        assert_eq!(
+            (l.name_header, l.columns.fallback_name),
+            ("注册名称", Some(1))
+        );
+        let names = row(&["耗材代码", "医保通用名", "耗材企业"]);
+        assert_eq!(
+            locate(Family::Consumable, &names)
+                .unwrap()
+                .columns
+                .fallback_name,
+            None
+        );
     }
 
     #[test]
     fn headers_with_spaces_and_breaks_match() {
         let names = row(&["诊断 代码", "诊断\n名称", " 状态 "]);
-        let (cols, _, _) = locate(Family::Diagnosis, &names).unwrap();
+        let cols = locate(Family::Diagnosis, &names).unwrap().columns;
         assert_eq!((cols.code, cols.name), (0, 1));
         assert_eq!(cols.status.map(|(i, _)| i), Some(2));
     }
@@ -217,7 +280,7 @@ mod tests {
         let status = |h: &str| {
             locate(Family::Drug, &row(&["药品代码", "注册名称", h]))
                 .unwrap()
-                .0
+                .columns
                 .status
                 .unwrap()
                 .1

@@ -73,6 +73,13 @@ pub struct SourceFile {
     pub code_header: String,
     /// The header that identified the name column.
     pub name_header: String,
+    /// The header of the column read for a name where the name column is empty.
+    pub fallback_header: Option<String>,
+    /// Codes named from the fallback column.
+    pub by_fallback: usize,
+    /// Codes with no name in either column (kept: membership needs no name; name checks and
+    /// `map suggest` cannot use them).
+    pub nameless: usize,
     /// Data rows read.
     pub rows: usize,
 }
@@ -231,6 +238,7 @@ pub fn read_table(family: Family, paths: &[PathBuf]) -> Result<Table, TableError
         let grid = read_grid(path, bytes)?;
         let found = find_header(family, path, &grid)?;
         let mut rows = 0usize;
+        let (mut by_fallbacks, mut nameless) = (0usize, 0usize);
         for (index, cells) in grid.rows.iter().enumerate().skip(found.row_index + 1) {
             let location = Location {
                 file: path.clone(),
@@ -242,7 +250,11 @@ pub fn read_table(family: Family, paths: &[PathBuf]) -> Result<Table, TableError
             }
             rows += 1;
             match table_row(family, &found, cells, location) {
-                Ok(row) => {
+                Ok((row, by_fallback)) => {
+                    by_fallbacks += usize::from(by_fallback);
+                    if row.name.is_empty() {
+                        nameless += 1;
+                    }
                     if let Some(first) = seen.get(&row.code) {
                         error_count += 1;
                         if errors.len() < MAX_LISTED_ERRORS {
@@ -279,8 +291,27 @@ pub fn read_table(family: Family, paths: &[PathBuf]) -> Result<Table, TableError
             header_row: grid.row_number(found.row_index),
             code_header: found.code_header.to_string(),
             name_header: found.name_header.to_string(),
+            fallback_header: found.fallback_header.map(str::to_string),
+            by_fallback: by_fallbacks,
+            nameless,
             rows,
         });
+        // A name column empty in every row is the wrong column (or the wrong family), not a
+        // table of codes without names.
+        if rows > 0 && nameless == rows {
+            error_count += 1;
+            errors.push(RowError {
+                location: Location {
+                    file: path.clone(),
+                    sheet: grid.sheet.clone(),
+                    row: grid.row_number(found.row_index),
+                },
+                column: column_label(&grid, found.name_header, found.columns.name),
+                message: "the name column is empty in every row; check that it is the name \
+                          column and that --family is right"
+                    .to_string(),
+            });
+        }
     }
     if error_count > 0 {
         return Err(TableError::BadRows {
@@ -453,6 +484,7 @@ struct Found {
     columns: Columns,
     code_header: &'static str,
     name_header: &'static str,
+    fallback_header: Option<&'static str>,
     /// Header text of every column, for attributes.
     names: Vec<String>,
 }
@@ -460,12 +492,13 @@ struct Found {
 fn find_header(family: Family, path: &Path, grid: &Grid) -> Result<Found, TableError> {
     for (row_index, cells) in grid.rows.iter().take(HEADER_SEARCH_ROWS).enumerate() {
         let names: Vec<String> = cells.iter().map(|c| headers::normalise(&c.text)).collect();
-        if let Some((columns, code_header, name_header)) = headers::locate(family, &names) {
+        if let Some(l) = headers::locate(family, &names) {
             return Ok(Found {
                 row_index,
-                columns,
-                code_header,
-                name_header,
+                columns: l.columns,
+                code_header: l.code_header,
+                name_header: l.name_header,
+                fallback_header: l.fallback_header,
                 names,
             });
         }
@@ -494,7 +527,7 @@ fn table_row(
     found: &Found,
     cells: &[Cell],
     location: Location,
-) -> Result<TableRow, CellError> {
+) -> Result<(TableRow, bool), CellError> {
     let empty = Cell::default();
     let code_cell = cells.get(found.columns.code).unwrap_or(&empty);
     let fail = |message: String| CellError {
@@ -527,17 +560,21 @@ fn table_row(
             return Err(fail(message));
         }
     }
-    let name = cells
-        .get(found.columns.name)
-        .map(|c| c.text.trim().to_string())
-        .unwrap_or_default();
+    // The name column, else the fallback one; a code with neither is kept without a name
+    // (counted in the file's summary): it is still a code of the version.
+    let text_at = |i: usize| {
+        cells
+            .get(i)
+            .map(|c| c.text.trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut name = text_at(found.columns.name);
+    let mut by_fallback = false;
     if name.is_empty() {
-        return Err(CellError {
-            location,
-            header: found.name_header,
-            column: found.columns.name,
-            message: format!("code `{code}` has an empty name"),
-        });
+        if let Some(i) = found.columns.fallback_name {
+            name = text_at(i);
+            by_fallback = !name.is_empty();
+        }
     }
     let retired = found.columns.status.is_some_and(|(i, values)| {
         cells
@@ -555,13 +592,16 @@ fn table_row(
             Some((header.clone(), c.text.trim().to_string()))
         })
         .collect();
-    Ok(TableRow {
-        code,
-        name,
-        retired,
-        attrs,
-        location,
-    })
+    Ok((
+        TableRow {
+            code,
+            name,
+            retired,
+            attrs,
+            location,
+        },
+        by_fallback,
+    ))
 }
 
 /// Lower-case hex of a digest.

@@ -144,9 +144,12 @@ pub fn load_books(
             let codes = store.code_statuses(family, &set.version)?;
             book.add_version(&set.version, codes, set.version == cur);
         }
+        // A code the table gives no name (a consumable list whose 医保通用名 is empty) has
+        // nothing to agree with: `name-agrees` leaves it alone.
         book.names = store
             .codes_of(family, &cur)?
             .into_iter()
+            .filter(|(_, name, _)| !name.is_empty())
             .map(|(code, name, _)| (code, name))
             .collect();
         current.insert(family, cur);
