@@ -626,3 +626,37 @@ fail = [{ med_list_codg = "C1", medins_list_name = "完全不同" }]
         out.stderr
     );
 }
+
+/// The 15-digit national service code holds the 9-digit 全国医疗服务价格项目规范 code at digits
+/// 3–11 (`00` + 9 + 2 拓展 + 2 加收): held against the Shaanxi 2021 price list, 2,978 of the 3,056
+/// national (`00…`) codes of the real list have theirs there, and `parse` names that segment
+/// as the price-spec code, verified (docs/CODE-STRUCTURES.md).
+#[test]
+fn a_service_code_holds_its_price_spec_code() {
+    let (Some(codes), Some(prices)) = (
+        shared("national-codes/services/service-codes-15digit-medimodel.tsv"),
+        shared("national-codes/services/shaanxi-service-price-items-2021.tsv"),
+    ) else {
+        return;
+    };
+    let (h, rows) = tsv(&prices);
+    let c = column(&h, "编码");
+    let spec: std::collections::BTreeSet<String> = rows.iter().map(|r| r[c].clone()).collect();
+    let (h, rows) = tsv(&codes);
+    let c = column(&h, "项目编码");
+    let national: Vec<&String> = rows
+        .iter()
+        .map(|r| &r[c])
+        .filter(|code| code.starts_with("00"))
+        .collect();
+    let linked = national
+        .iter()
+        .filter(|code| {
+            let p = Family::Service.parse(code).unwrap();
+            assert_eq!(p.segments[1].text, code[2..11], "{code}");
+            assert_eq!(p.segments[1].certainty, yibao::codes::Certainty::Verified);
+            spec.contains(&code[2..11])
+        })
+        .count();
+    assert_eq!((national.len(), linked), (3_056, 2_978));
+}
