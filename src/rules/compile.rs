@@ -341,22 +341,30 @@ pub fn compile(rule: &Rule, typed: &HashSet<String>, ctx: &Context) -> PolarsRes
             )
         }
         RuleKind::Identifier { fields } => {
-            use crate::codes::damage::{
-                FLOAT_ENDING, FLOAT_NOISE_RUN, FLOAT_NOISE_SHAPE, SCIENTIFIC,
-            };
             if fields.is_empty() {
                 return Ok(Compiled {
                     applies,
                     fails: lit(false),
                 });
             }
+            // `codes::damage::excel_damage` on each value: one pass over the bytes, where the
+            // four regular expressions it equals (`codes::damage::SCIENTIFIC`…, kept for SQL
+            // engines) scanned every identifier of every record four times.
             any(fields.iter().map(|f| {
-                let text = col(f.as_str()).cast(DataType::String);
-                let m = |re: &str| text.clone().str().contains(lit(re), true);
-                text.clone().is_not_null().and(
-                    m(SCIENTIFIC)
-                        .or(m(FLOAT_ENDING))
-                        .or(m(FLOAT_NOISE_SHAPE).and(m(FLOAT_NOISE_RUN))),
+                col(f.as_str()).cast(DataType::String).map(
+                    |c| {
+                        let s = c.as_materialized_series().str()?.clone();
+                        let out: BooleanChunked = s
+                            .iter()
+                            .map(|v| {
+                                Some(v.is_some_and(|v| {
+                                    crate::codes::damage::excel_damage(v).is_some()
+                                }))
+                            })
+                            .collect();
+                        Ok(out.with_name(s.name().clone()).into_column())
+                    },
+                    |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
                 )
             }))?
         }
