@@ -285,3 +285,72 @@ fn i16_11_corrupt_suggest_index() {
         human.stdout
     );
 }
+
+/// Issue 18: a local service code that carries a 9-digit 全国医疗服务价格项目规范 code (alone,
+/// with a provincial sub-item letter, or after `-` in the combined form) proposes the national
+/// 15-digit codes holding it (`00` + 9 + 2 拓展 + 2 加收), whatever the local name; a local code
+/// that is a national code proposes itself; a HIS code is matched by name alone.
+#[test]
+fn a_service_item_is_found_by_its_price_spec_code() {
+    let w = Workdir::new();
+    w.write(
+        "yibao.toml",
+        r#"
+[[areas]]
+code = "320900"
+name = "盐城市"
+
+[[datasets]]
+name = "services"
+kind = "service-catalog"
+area = "320900"
+path = "services.csv"
+[datasets.columns]
+"编码" = "fixmedins_hilist_id"
+"名称" = "fixmedins_hilist_name"
+"#,
+    );
+    w.write(
+        "services.csv",
+        "编码,名称\n\
+         120100010,气切护理\n\
+         001216000010100-121600001,留置导尿术\n\
+         121500002a,灌肠(清洁)\n\
+         002101030130000,钡餐检查\n\
+         H0001,胃肠减压\n",
+    );
+    w.import_codes("service", "20240101", "samples/national/service_gbk.csv");
+    let j = w
+        .run(&[
+            "--json", "map", "suggest", "--area", "320900", "--family", "service", "--top", "3",
+        ])
+        .expect_code(0)
+        .json();
+    let top = |local: &str| -> (String, String) {
+        let c = candidates(&j, local);
+        let first = c
+            .first()
+            .unwrap_or_else(|| panic!("no candidate for {local}: {j:#}"));
+        (
+            first["code"].as_str().unwrap().to_string(),
+            first["evidence"].as_str().unwrap().to_string(),
+        )
+    };
+    for (local, national, why) in [
+        ("120100010", "001201000100000", "价格项目编码 120100010"),
+        (
+            "001216000010100-121600001",
+            "001216000010100",
+            "national code =",
+        ),
+        ("121500002a", "001215000020000", "价格项目编码 121500002"),
+        ("002101030130000", "002101030130000", "national code ="),
+    ] {
+        let (code, evidence) = top(local);
+        assert_eq!(code, national, "{local}: {evidence}");
+        assert!(evidence.contains(why), "{local}: {evidence}");
+    }
+    let (code, evidence) = top("H0001");
+    assert_eq!(code, "001209000010000", "{evidence}");
+    assert!(!evidence.contains("价格项目编码"), "{evidence}");
+}

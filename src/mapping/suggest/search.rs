@@ -77,6 +77,38 @@ pub struct Query {
     ids: Vec<String>,
     unit: String,
     icd: Option<Icd>,
+    /// A service item's 9-digit 全国医疗服务价格项目规范 code, read from its local code.
+    price_spec: Option<String>,
+    /// The local code itself, when it is a well-formed national code of the family.
+    national: Option<String>,
+}
+
+/// The 9-digit price-spec code a local service code carries: the code itself (`110200001`,
+/// or with a provincial sub-item letter, `110200002a`), the part after `-` of the combined
+/// form (`001102000010000-110200001`), or digits 3–11 of a 15-digit national code. Every
+/// national 15-digit code holds its price-spec code there (`00` + 9 + 2 拓展 + 2 加收;
+/// docs/CODE-STRUCTURES.md), so the national codes starting `00` + those 9 digits are the
+/// item and its extensions.
+fn price_spec_of(family: Family, code: &str) -> Option<String> {
+    if family != Family::Service {
+        return None;
+    }
+    let c: String = code.trim().chars().filter(|c| !c.is_whitespace()).collect();
+    let nine = |s: &str| -> Option<String> {
+        let d: String = s.chars().take_while(char::is_ascii_digit).collect();
+        let rest = &s[d.len()..];
+        (d.len() == 9
+            && (rest.is_empty()
+                || (rest.len() == 1 && rest.chars().all(|c| c.is_ascii_lowercase()))))
+        .then_some(d)
+    };
+    if let Some((head, tail)) = c.split_once('-') {
+        return nine(tail.split('.').next().unwrap_or("")).or_else(|| price_spec_of(family, head));
+    }
+    if c.len() == 15 && c.starts_with("00") && c.chars().all(|c| c.is_ascii_digit()) {
+        return Some(c[2..11].to_string());
+    }
+    nine(&c)
 }
 
 /// A legacy ICD code: the code as written (upper case) and the 医保版 code it stands for.
@@ -334,6 +366,13 @@ impl Query {
             ids,
             unit: local.unit.as_deref().map(identifier).unwrap_or_default(),
             icd: legacy_icd(family, &local.code),
+            price_spec: price_spec_of(family, &local.code),
+            national: family
+                .parse(local.code.trim())
+                .ok()
+                .filter(|p| p.is_well_formed())
+                // The combined service form names its national code before the `-`.
+                .map(|p| p.canonical.split('-').next().unwrap_or_default().to_string()),
         }
     }
 }
@@ -538,6 +577,16 @@ impl Index {
             }
             near.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
             exact.extend(near);
+        }
+        // A local code that is itself a national code of the family, or a service item's
+        // price-spec code: the national codes it names.
+        if let Some(i) = q.national.as_deref().and_then(|c| self.entry_of(c)) {
+            exact.push((i, 0.95, "national code =".to_string()));
+        }
+        if let Some(p) = &q.price_spec {
+            for (_, i) in self.with_prefix(&format!("00{p}")).iter().take(100) {
+                exact.push((*i, 0.9, format!("价格项目编码 {p}")));
+            }
         }
         let shared_chars: Vec<(f64, u32, String)>;
         let pool = self.pool(q, scratch);
