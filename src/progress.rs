@@ -58,7 +58,7 @@ pub fn bar(quiet: bool, total: u64, message: impl Into<String>) -> ProgressBar {
 pub struct Show {
     /// No bars, no lines.
     pub quiet: bool,
-    /// One line per finished piece of a stage (`check   122 rules on 2 datasets (1.9s)`).
+    /// One line per finished piece of a stage (`check   125 rules on 2 datasets (1.9s)`).
     pub stage_lines: bool,
     /// One line per batch file written (`batch fee_details 000001.json: 500 records, …`).
     pub batch_lines: bool,

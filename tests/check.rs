@@ -719,3 +719,43 @@ fn a_code_is_checked_against_the_version_in_force_at_its_date() {
     assert_eq!(rows, [3, 4, 7], "{rule:#}");
     assert_eq!(rule["failed"], 3);
 }
+
+/// Issue 18: a settlement list that carries its diagnosis in `wm_dise_code` (西医诊断代码, a
+/// field of the 4101 setlinfo node) gets the sex- and age-tied diagnosis rules too, not only
+/// the membership check; `dise_no` lists are judged as before.
+#[test]
+fn a_diagnosis_in_wm_dise_code_is_checked_against_sex_and_age() {
+    let w = Workdir::new();
+    w.write(
+        "yibao.toml",
+        "[[datasets]]\nname = \"settlements\"\nkind = \"settlement\"\npath = \"data/setl.csv\"\nkey = [\"setl_id\"]\n\n\
+         [datasets.columns]\nsetl_id = \"setl_id\"\ngend = \"gend\"\nage = \"age\"\nwm_dise_code = \"wm_dise_code\"\n",
+    );
+    w.write(
+        "data/setl.csv",
+        "setl_id,gend,age,wm_dise_code\r\n\
+         S1,1,40,O80.x00\r\n\
+         S2,2,30,O80.x00\r\n\
+         S3,2,60,C61.x00\r\n\
+         S4,1,45,P07.300\r\n\
+         S5,1,0,P07.300\r\n\
+         S6,1,50,J18.900\r\n",
+    );
+    let out = w.run(&["--json", "check", "--pack", "national"]);
+    out.expect_code(0);
+    let report = out.json();
+    for (id, rows) in [
+        ("setl.wm_dise_code.female-only", vec![2]),
+        ("setl.wm_dise_code.male-only", vec![4]),
+        ("setl.wm_dise_code.neonatal", vec![5]),
+    ] {
+        let r = rule_of(&report, "settlements", id);
+        let got: Vec<u64> = r["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["row"].as_u64().unwrap())
+            .collect();
+        assert_eq!(got, rows, "{id}: {r:#}");
+    }
+}

@@ -372,7 +372,13 @@ impl Query {
                 .ok()
                 .filter(|p| p.is_well_formed())
                 // The combined service form names its national code before the `-`.
-                .map(|p| p.canonical.split('-').next().unwrap_or_default().to_string()),
+                .map(|p| {
+                    p.canonical
+                        .split('-')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                }),
         }
     }
 }
