@@ -318,8 +318,9 @@ fn the_conformance_pack_gives_the_compliance_rate() {
 
 /// Uniqueness is over the whole dataset, not a chunk: a key repeated in a later file, two
 /// chunks on, is still a repeat; the first record of each key is not.
-#[test]
-fn a_key_repeated_chunks_apart_is_caught() {
+/// Settlements in two files whose keys repeat across them: S1 twice, S3 three times (the
+/// last two in the second file); `more` is appended to the second file.
+fn repeated_keys(more: &str) -> Workdir {
     let w = Workdir::new();
     w.write(
         "yibao.toml",
@@ -332,8 +333,14 @@ fn a_key_repeated_chunks_apart_is_caught() {
     );
     w.write(
         "data/setl_b.csv",
-        "结算ID,人员编号\nS6,P6\nS1,P7\nS7,P8\nS3,P9\nS3,P10\n",
+        format!("结算ID,人员编号\nS6,P6\nS1,P7\nS7,P8\nS3,P9\nS3,P10\n{more}"),
     );
+    w
+}
+
+#[test]
+fn a_key_repeated_chunks_apart_is_caught() {
+    let w = repeated_keys("");
     let mut seen = Vec::new();
     for chunk in ["3", "1000"] {
         let out = w.run_with(&[("YIBAO_CHUNK_ROWS", chunk)], &["--json", "check"]);
@@ -483,20 +490,8 @@ fn i16_5_excel_damaged_identifiers_are_dirty_and_not_batched() {
 /// files and several chunks apart.
 #[test]
 fn repeats_all_fails_every_record_of_a_repeated_key() {
-    let w = Workdir::new();
-    w.write(
-        "yibao.toml",
-        "[[datasets]]\nname = \"settlements\"\nkind = \"settlement\"\npath = \"data/setl_*.csv\"\nkey = [\"setl_id\"]\n\n\
-         [datasets.columns]\n\"结算ID\" = \"setl_id\"\n\"人员编号\" = \"psn_no\"\n",
-    );
-    w.write(
-        "data/setl_a.csv",
-        "结算ID,人员编号\nS1,P1\nS2,P2\nS3,P3\nS4,P4\nS5,P5\n",
-    );
-    w.write(
-        "data/setl_b.csv",
-        "结算ID,人员编号\nS6,P6\nS1,P7\nS7,P8\nS3,P9\nS3,P10\n,P11\n,P12\n",
-    );
+    // Two records without a key as well: nobody's repeat.
+    let w = repeated_keys(",P11\n,P12\n");
     w.write(
         "quality-rules/source.toml",
         r#"[pack]

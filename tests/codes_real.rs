@@ -517,8 +517,9 @@ fn real_catalog_lists_import_as_published() {
         return;
     };
     let w = common::Workdir::new();
-    let import = |family: &str, version: &str, path: &Path| {
-        let out = w.run(&[
+    // `codes import` of a file outside the repository, with `--json` first when asked.
+    let import = |family: &str, version: &str, path: &Path, json: bool| {
+        let args = [
             "--json",
             "codes",
             "import",
@@ -527,11 +528,15 @@ fn real_catalog_lists_import_as_published() {
             "--version",
             version,
             path.to_str().unwrap(),
-        ]);
+        ];
+        w.run(&args[usize::from(!json)..])
+    };
+    let import_json = |family: &str, version: &str, path: &Path| {
+        let out = import(family, version, path, true);
         out.expect_code(0);
         out.json()
     };
-    let d = import("drug", "pdf", &drugs);
+    let d = import_json("drug", "pdf", &drugs);
     assert_eq!(d["codes"], 10_870);
     let f = &d["files"][0];
     assert_eq!(
@@ -542,18 +547,10 @@ fn real_catalog_lists_import_as_published() {
         (&f["named_by_fallback"], &f["without_name"]),
         (&3_167.into(), &0.into())
     );
-    let c = import("consumable", "sample", &consumables);
+    let c = import_json("consumable", "sample", &consumables);
     assert_eq!(c["codes"], 661);
     assert_eq!(c["files"][0]["without_name"], 572);
-    let out = w.run(&[
-        "codes",
-        "import",
-        "--family",
-        "consumable",
-        "--version",
-        "again",
-        consumables.to_str().unwrap(),
-    ]);
+    let out = import("consumable", "again", &consumables, false);
     out.expect_code(0);
     assert!(
         out.stdout
@@ -610,15 +607,7 @@ fail = [{ med_list_codg = "C1", medins_list_name = "完全不同" }]
         "blank.csv",
         "耗材代码,医保通用名\nC0101030030100100841,\nC0101010011303807555,\n",
     );
-    let out = w.run(&[
-        "codes",
-        "import",
-        "--family",
-        "consumable",
-        "--version",
-        "blank",
-        blank.to_str().unwrap(),
-    ]);
+    let out = import("consumable", "blank", &blank, false);
     out.expect_code(2);
     assert!(
         out.stderr.contains("the name column is empty in every row"),

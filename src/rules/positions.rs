@@ -517,48 +517,28 @@ mod tests {
         }
     }
 
-    /// Spilled or not, the positions are every later record of a key, and a record with an
-    /// empty field is nobody's repeat.
+    /// Spilled or not, the positions are every later record of a key (`later`) or every
+    /// record of a key more than one record has, its first included (`all`); a key seen once
+    /// is nobody's repeat.
     #[test]
-    fn later_records_of_a_key_whatever_the_spills() {
-        for limit in [1, 3, 1000] {
-            let mut r = Repeats::new(None);
-            r.0.limit = limit;
-            let keys = ["a", "b", "a", "c", "b", "a", "d"];
-            for (i, k) in keys.iter().enumerate() {
-                r.push(&[k], i as u64).unwrap();
+    fn repeats_of_a_key_whatever_the_spills() {
+        for (mode, expected) in [
+            (RepeatedKey::Later, vec![2, 4, 5, 9]),
+            (RepeatedKey::All, vec![0, 1, 2, 4, 5, 7, 9]),
+        ] {
+            for limit in [1, 3, 1000] {
+                let mut r = Repeats::new(None);
+                r.0.limit = limit;
+                let keys = ["a", "b", "a", "c", "b", "a", "d"];
+                for (i, k) in keys.iter().enumerate() {
+                    r.push(&[k], i as u64).unwrap();
+                }
+                // Two fields: ("x","y") twice; ("xy","") is another key.
+                r.push(&["x", "y"], 7).unwrap();
+                r.push(&["xy", ""], 8).unwrap();
+                r.push(&["x", "y"], 9).unwrap();
+                assert_eq!(r.finish(mode).unwrap(), expected, "{mode:?}, limit {limit}");
             }
-            // Two fields: ("x","y") twice; ("xy","") is another key.
-            r.push(&["x", "y"], 7).unwrap();
-            r.push(&["xy", ""], 8).unwrap();
-            r.push(&["x", "y"], 9).unwrap();
-            assert_eq!(
-                r.finish(RepeatedKey::Later).unwrap(),
-                vec![2, 4, 5, 9],
-                "limit {limit}"
-            );
-        }
-    }
-
-    /// With `repeats = "all"`, every record of a repeated key, its first included; a key seen
-    /// once is nobody's repeat, spilled or not.
-    #[test]
-    fn every_record_of_a_repeated_key_whatever_the_spills() {
-        for limit in [1, 3, 1000] {
-            let mut r = Repeats::new(None);
-            r.0.limit = limit;
-            let keys = ["a", "b", "a", "c", "b", "a", "d"];
-            for (i, k) in keys.iter().enumerate() {
-                r.push(&[k], i as u64).unwrap();
-            }
-            r.push(&["x", "y"], 7).unwrap();
-            r.push(&["xy", ""], 8).unwrap();
-            r.push(&["x", "y"], 9).unwrap();
-            assert_eq!(
-                r.finish(RepeatedKey::All).unwrap(),
-                vec![0, 1, 2, 4, 5, 7, 9],
-                "limit {limit}"
-            );
         }
     }
 
