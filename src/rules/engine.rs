@@ -548,8 +548,6 @@ fn check_one(
         .collect();
     let mut skipped = Vec::new();
     let mut active: Vec<&Rule> = Vec::new();
-    // Per active rule, what it checks without (`narrowing`).
-    let mut narrowings: Vec<Vec<String>> = Vec::new();
     // Detail sums joined on by position: (rule, key, its sums).
     let mut joins: Vec<(&Rule, &str, &super::positions::Sums)> = Vec::new();
     for rule in rules.iter().filter(|r| r.datasets.contains(&ds.kind)) {
@@ -589,7 +587,6 @@ fn check_one(
                 continue;
             }
         }
-        narrowings.push(narrowing(rule, &schema));
         active.push(rule);
     }
     let mut select = vec![col("_file"), col("_sheet"), col("_row")];
@@ -842,7 +839,7 @@ fn check_one(
     let dirty = count("__dirty");
     let warned = count("__warn");
     let mut results = Vec::new();
-    for (((n, rule), samples), narrowed) in active.iter().enumerate().zip(samples).zip(narrowings) {
+    for ((n, rule), samples) in active.iter().enumerate().zip(samples) {
         let failed = count(&format!("f{n}"));
         let applicable = if rule.when.is_some() {
             count(&format!("a{n}"))
@@ -860,7 +857,7 @@ fn check_one(
             failed,
             rate: ratio(failed, applicable),
             samples,
-            narrowed,
+            narrowed: narrowing(rule, &schema),
             repeats: match &rule.kind {
                 RuleKind::Unique { repeats, .. } => Some(*repeats),
                 _ => None,
