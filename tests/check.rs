@@ -354,17 +354,7 @@ fn a_key_repeated_chunks_apart_is_caught() {
             .cloned()
             .unwrap();
         assert_eq!(rule["failed"], 3, "chunks of {chunk}: {rule:#}");
-        let rows: Vec<(String, u64)> = rule["samples"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                (
-                    s["file"].as_str().unwrap().to_string(),
-                    s["row"].as_u64().unwrap(),
-                )
-            })
-            .collect();
+        let rows = locations(&rule);
         assert_eq!(
             rows,
             [
@@ -377,6 +367,21 @@ fn a_key_repeated_chunks_apart_is_caught() {
         seen.push(report["datasets"].clone());
     }
     assert_eq!(seen[0], seen[1]);
+}
+
+/// A rule's sample failing records as (file, row).
+fn locations(rule: &Value) -> Vec<(String, u64)> {
+    rule["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["file"].as_str().unwrap().to_string(),
+                s["row"].as_u64().unwrap(),
+            )
+        })
+        .collect()
 }
 
 fn rule_of<'a>(report: &'a Value, dataset_name: &str, id: &str) -> &'a Value {
@@ -437,12 +442,7 @@ fn i16_5_excel_damaged_identifiers_are_dirty_and_not_batched() {
         (csv["applicable"].as_u64(), csv["failed"].as_u64()),
         (Some(6), Some(4))
     );
-    let rows: Vec<u64> = csv["samples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["row"].as_u64().unwrap())
-        .collect();
+    let rows: Vec<u64> = locations(csv).into_iter().map(|(_, r)| r).collect();
     assert_eq!(rows, [3, 4, 5, 6]);
     // 16 digits and more cannot have survived a number cell; 12 digits can.
     let book = rule_of(&report, "book", "setl.identifiers.excel-damage");
@@ -525,17 +525,7 @@ fail = [{ setl_id = "A1" }, { setl_id = "A1" }]
         // S1 twice, S3 three times; the two empty keys are nobody's repeat.
         assert_eq!(all["failed"], 5, "chunks of {chunk}: {all:#}");
         assert_eq!(all["repeats"], "all");
-        let rows: Vec<(String, u64)> = all["samples"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                (
-                    s["file"].as_str().unwrap().to_string(),
-                    s["row"].as_u64().unwrap(),
-                )
-            })
-            .collect();
+        let rows = locations(all);
         let a = |r| ("data/setl_a.csv".to_string(), r);
         let b = |r| ("data/setl_b.csv".to_string(), r);
         assert_eq!(rows, [a(2), a(4), b(3), b(5), b(6)], "chunks of {chunk}");
@@ -704,12 +694,7 @@ fn a_code_is_checked_against_the_version_in_force_at_its_date() {
     out.expect_code(0);
     let report = out.json();
     let rule = rule_of(&report, "fees", "fee.med_list_codg.national-code");
-    let rows: Vec<u64> = rule["samples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["row"].as_u64().unwrap())
-        .collect();
+    let rows: Vec<u64> = locations(rule).into_iter().map(|(_, r)| r).collect();
     // Lines 3 (F2), 4 (F3) and 7 (F6, no date: the latest version, where it is retired).
     assert_eq!(rows, [3, 4, 7], "{rule:#}");
     assert_eq!(rule["failed"], 3);
@@ -745,12 +730,7 @@ fn a_diagnosis_in_wm_dise_code_is_checked_against_sex_and_age() {
         ("setl.wm_dise_code.neonatal", vec![5]),
     ] {
         let r = rule_of(&report, "settlements", id);
-        let got: Vec<u64> = r["samples"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["row"].as_u64().unwrap())
-            .collect();
+        let got: Vec<u64> = locations(r).into_iter().map(|(_, r)| r).collect();
         assert_eq!(got, rows, "{id}: {r:#}");
     }
 }

@@ -517,19 +517,8 @@ fn real_catalog_lists_import_as_published() {
         return;
     };
     let w = common::Workdir::new();
-    // `codes import` of a file outside the repository, with `--json` first when asked.
     let import = |family: &str, version: &str, path: &Path, json: bool| {
-        let args = [
-            "--json",
-            "codes",
-            "import",
-            "--family",
-            family,
-            "--version",
-            version,
-            path.to_str().unwrap(),
-        ];
-        w.run(&args[usize::from(!json)..])
+        w.import_codes_from(family, version, path, json)
     };
     let import_json = |family: &str, version: &str, path: &Path| {
         let out = import(family, version, path, true);

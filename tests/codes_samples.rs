@@ -7,17 +7,9 @@ use common::{repo_file, Workdir};
 
 fn import(w: &Workdir, family: &str, version: &str, file: &str) -> serde_json::Value {
     let path = repo_file(&format!("samples/national/{file}"));
-    let run = w.run(&[
-        "--json",
-        "codes",
-        "import",
-        "--family",
-        family,
-        "--version",
-        version,
-        path.to_str().unwrap(),
-    ]);
-    run.expect_code(0).json()
+    w.import_codes_from(family, version, &path, true)
+        .expect_code(0)
+        .json()
 }
 
 fn codes(list: &serde_json::Value) -> Vec<String> {

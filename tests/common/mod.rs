@@ -107,17 +107,23 @@ impl Workdir {
     /// `yibao codes import --family FAMILY --version VERSION FILE` of a file of the repository,
     /// which must succeed.
     pub fn import_codes(&self, family: &str, version: &str, repo_rel: &str) {
-        let table = repo_file(repo_rel);
-        self.run(&[
+        self.import_codes_from(family, version, &repo_file(repo_rel), false)
+            .expect_code(0);
+    }
+
+    /// `yibao [--json] codes import --family FAMILY --version VERSION FILE` of any file.
+    pub fn import_codes_from(&self, family: &str, version: &str, file: &Path, json: bool) -> Run {
+        let args = [
+            "--json",
             "codes",
             "import",
             "--family",
             family,
             "--version",
             version,
-            table.to_str().unwrap(),
-        ])
-        .expect_code(0);
+            file.to_str().unwrap(),
+        ];
+        self.run(&args[usize::from(!json)..])
     }
 
     /// Append `text` to the workspace's yibao.toml.
