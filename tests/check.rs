@@ -401,26 +401,28 @@ fn i16_5_excel_damaged_identifiers_are_dirty_and_not_batched() {
     w.write(
         "yibao.toml",
         "[[datasets]]\nname = \"csv\"\nkind = \"settlement\"\npath = \"data/setl.csv\"\nkey = [\"setl_id\"]\n\n\
-         [datasets.columns]\n\"结算ID\" = \"setl_id\"\n\"人员编号\" = \"psn_no\"\n\"证件号码\" = \"certno\"\n\n\
+         [datasets.columns]\n\"结算ID\" = \"setl_id\"\n\"就诊ID\" = \"mdtrt_id\"\n\"人员编号\" = \"psn_no\"\n\"证件号码\" = \"certno\"\n\n\
          [[datasets]]\nname = \"book\"\nkind = \"settlement\"\npath = \"data/setl.xlsx\"\nkey = [\"setl_id\"]\n\n\
-         [datasets.columns]\n\"结算ID\" = \"setl_id\"\n\"人员编号\" = \"psn_no\"\n",
+         [datasets.columns]\n\"结算ID\" = \"setl_id\"\n\"就诊ID\" = \"mdtrt_id\"\n\"人员编号\" = \"psn_no\"\n",
     );
-    // Hand-written: four damaged identifiers among six records.
+    // Hand-written: four damaged identifiers among six records (with the visit ID a 4101A
+    // record must carry to be batched).
     w.write(
         "data/setl.csv",
-        "结算ID,人员编号,证件号码\n\
-         S1,3209000002839237,11010519491231002X\n\
-         S2,3.209E+15,11010519491231002X\n\
-         S3,3209000002839237.0,11010519491231002X\n\
-         S4,P4,1.10105194912310E+17\n\
-         8.0,P5,11010519491231002X\n\
-         S6,32090000028392,11010519491231002X\n",
+        "结算ID,就诊ID,人员编号,证件号码\n\
+         S1,M1,3209000002839237,11010519491231002X\n\
+         S2,M2,3.209E+15,11010519491231002X\n\
+         S3,M3,3209000002839237.0,11010519491231002X\n\
+         S4,M4,P4,1.10105194912310E+17\n\
+         8.0,M5,P5,11010519491231002X\n\
+         S6,M6,32090000028392,11010519491231002X\n",
     );
     // A workbook with the person number as a number cell, as Excel keeps it.
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     sheet.write_string(0, 0, "结算ID").unwrap();
     sheet.write_string(0, 1, "人员编号").unwrap();
+    sheet.write_string(0, 2, "就诊ID").unwrap();
     for (r, (id, psn)) in [
         ("B1", 3209000002839237.0),
         ("B2", 320900000001.0),
@@ -431,6 +433,7 @@ fn i16_5_excel_damaged_identifiers_are_dirty_and_not_batched() {
     {
         sheet.write_string(r as u32 + 1, 0, *id).unwrap();
         sheet.write_number(r as u32 + 1, 1, *psn).unwrap();
+        sheet.write_string(r as u32 + 1, 2, format!("M{id}")).unwrap();
     }
     w.write("data/setl.xlsx", book.save_to_buffer().unwrap());
 

@@ -661,6 +661,8 @@ fn each_kind_has_its_national_fields() {
             ("service-catalog", 20),
             ("consumable-catalog", 20),
             ("institution", 10),
+            ("department", 19),
+            ("practitioner", 10),
         ]
     );
     assert!(DatasetKind::FeeDetail.allows("x_his_flag"));

@@ -6,6 +6,7 @@
 //! planned batches (which records, which bytes) and [`emit`] writes each one, so 10 million
 //! records never sit in memory at once. `--dry-run` runs the planner alone.
 
+mod layout;
 mod plan;
 pub mod record;
 mod seen;
@@ -22,36 +23,51 @@ use thiserror::Error;
 use crate::store::StoreError;
 use crate::workspace::DatasetKind;
 
+pub use layout::{incomplete, Layout};
 pub use plan::{Encoded, Encoding, Planned, Planner};
 pub use write::{batch_dir, recover, Emitter, Ledger, Recovery};
 
-/// The national transaction a dataset's batches follow: `infno` and the `input` node holding
-/// the records (`../shared/reference/nhsa_interface_fields.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Layout {
-    /// 交易编号, when the kind has a national upload transaction.
-    pub infno: Option<&'static str>,
-    /// The node of `input` the records go in.
-    pub node: &'static str,
-}
-
-impl Layout {
-    /// The layout of a dataset kind: 2301 `feedetail` for fee lines; 4101A `setlinfo`,
-    /// `diseinfo`, `oprninfo` for the settlement list and its diagnoses and procedures; 3301
-    /// `data` for catalog items (目录对照); institutions have no upload transaction.
-    pub fn of(kind: DatasetKind) -> Layout {
-        let (infno, node) = match kind {
-            DatasetKind::FeeDetail => (Some("2301"), "feedetail"),
-            DatasetKind::Settlement => (Some("4101A"), "setlinfo"),
-            DatasetKind::Diagnosis => (Some("4101A"), "diseinfo"),
-            DatasetKind::Operation => (Some("4101A"), "oprninfo"),
-            DatasetKind::DrugCatalog
-            | DatasetKind::ServiceCatalog
-            | DatasetKind::ConsumableCatalog => (Some("3301"), "data"),
-            DatasetKind::Institution => (None, "data"),
-        };
-        Layout { infno, node }
-    }
+/// Refuse, before anything is read, a dataset whose records could leave a mandatory field of
+/// their node empty (docs/BATCH.md "Mandatory fields").
+pub fn require_complete(
+    ds: &crate::workspace::Dataset,
+    columns: &[String],
+    rules: &[crate::rules::Rule],
+) -> Result<(), BatchError> {
+    let Some((missing, unguarded)) = incomplete(ds, columns, rules) else {
+        return Ok(());
+    };
+    let layout = Layout::of(ds.kind);
+    let message = format!(
+        "{} `{}`",
+        layout.infno.unwrap_or("a dictionary"),
+        layout.node
+    );
+    let list = |v: &[&str]| v.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+    let (problem, help) = if !missing.is_empty() {
+        (
+            format!("its records have no {}, which the node requires", list(&missing)),
+            format!(
+                "map a column onto {} under [datasets.columns], or fill {} from another dataset under [datasets.fill], e.g. `med_type = {{ from = \"<settlements>\", by = \"setl_id\" }}` (docs/WORKSPACE.md, \"Filling fields\")",
+                if missing.len() == 1 { "it" } else { "each" },
+                if missing.len() == 1 { "it" } else { "them" }
+            ),
+        )
+    } else {
+        (
+            format!(
+                "no error-level rule that runs makes a record without {} dirty, so such a record would be sent",
+                list(&unguarded)
+            ),
+            "run the national pack beside your own (`[rules] packs = [\"national\", …]`), or add a `required` rule on each of these fields for the kind".to_string(),
+        )
+    };
+    Err(BatchError::Incomplete {
+        dataset: ds.name.clone(),
+        message,
+        problem,
+        help,
+    })
 }
 
 /// Limits and mode of a batch run.
@@ -234,6 +250,20 @@ pub enum BatchError {
         key: Vec<String>,
         /// What is wrong with it.
         missing: String,
+    },
+    /// A dataset lacks fields its national node requires, or nothing keeps a record without
+    /// one from being counted clean.
+    #[error("dataset `{dataset}` cannot be batched as {message}: {problem}")]
+    #[diagnostic(code(yibao::batch::incomplete), help("{help}"))]
+    Incomplete {
+        /// The dataset.
+        dataset: String,
+        /// The transaction and node.
+        message: String,
+        /// What is missing.
+        problem: String,
+        /// What to do.
+        help: String,
     },
     /// The query engine failed.
     #[error("{0}")]

@@ -32,18 +32,24 @@ struct Envelope {
     time: String,
 }
 
+/// The institution a message is for: its code and, when the records have it, its name.
+type Institution = (String, Option<String>);
+
 impl Envelope {
     /// `{"infno":…,"msgid":…,…,"input":{"<node>":[` and a newline.
-    fn prefix(&self, number: u64) -> Vec<u8> {
+    fn prefix(&self, number: u64, institution: Option<&Institution>) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         let s = |v: &str| serde_json::to_string(v).unwrap_or_default();
         out.push(b'{');
         if let Some(infno) = self.infno {
             out.extend_from_slice(format!("\"infno\":{},", s(infno)).as_bytes());
         }
-        // 报文ID: a 12-character sender, yyyyMMddHHmmss, a 4-digit sequence. A province's
-        // upload has no single institution: the sender is the 区划 code padded with zeros.
-        let sender = format!("{:0<12}", self.area.as_deref().unwrap_or(""));
+        // 报文ID: the 12-character sender (the institution's code; without one, the 区划 code
+        // padded with zeros), yyyyMMddHHmmss, a 4-digit sequence.
+        let sender = match institution {
+            Some((code, _)) => format!("{code:0<12}"),
+            None => format!("{:0<12}", self.area.as_deref().unwrap_or("")),
+        };
         let stamp: String = self.time.chars().filter(char::is_ascii_digit).collect();
         let msgid = format!("{sender:.12}{stamp:.14}{:04}", number % 10_000);
         out.extend_from_slice(format!("\"msgid\":{},", s(&msgid)).as_bytes());
@@ -51,6 +57,12 @@ impl Envelope {
         out.extend_from_slice(format!("\"inf_time\":{},", s(&self.time)).as_bytes());
         if let Some(area) = &self.area {
             out.extend_from_slice(format!("\"mdtrtarea_admvs\":{},", s(area)).as_bytes());
+        }
+        if let Some((code, name)) = institution {
+            out.extend_from_slice(format!("\"fixmedins_code\":{},", s(code)).as_bytes());
+            if let Some(name) = name {
+                out.extend_from_slice(format!("\"fixmedins_name\":{},", s(name)).as_bytes());
+            }
         }
         out.extend_from_slice(format!("\"input\":{{{}:[\n", s(self.node)).as_bytes());
         out
@@ -60,13 +72,22 @@ impl Envelope {
     const SEPARATOR: &'static [u8] = b",\n";
 }
 
-/// The batch being filled.
+/// A batch being filled: the records of one institution.
 struct Open {
-    number: u64,
+    institution: Option<Institution>,
+    /// Size of its envelope.
+    fixed: usize,
     body: Vec<u8>,
     records: Vec<LedgerRecord>,
     corrections: u64,
 }
+
+/// Most batches open at once (one per institution met and not yet full); past it, or past
+/// [`OPEN_BYTES`] in all, the largest is closed early. A batch may hold fewer records than the
+/// limits allow; it never holds two institutions.
+const MAX_OPEN: usize = 64;
+/// Most bytes held in open batches at once.
+const OPEN_BYTES: usize = 32 << 20;
 
 pub(crate) use crate::source::hash::hex;
 
@@ -92,6 +113,9 @@ pub struct Encoded {
     /// The canonical lines, one after another; `ends[i]` is where line `i` ends.
     bytes: Vec<u8>,
     ends: Vec<usize>,
+    /// Per line, its institution's index in `institutions` (`u32::MAX`: none).
+    institution_of: Vec<u32>,
+    institutions: Vec<Institution>,
 }
 
 impl Encoded {
@@ -152,6 +176,8 @@ impl Encoding {
             hashes: Vec::with_capacity(df.height()),
             bytes: Vec::new(),
             ends: Vec::with_capacity(df.height()),
+            institution_of: Vec::with_capacity(df.height()),
+            institutions: Vec::new(),
         };
         let mut iters: Vec<_> = cols.iter().map(|c| c.iter()).collect();
         let mut values: Vec<Option<&str>> = vec![None; cols.len()];
@@ -163,11 +189,28 @@ impl Encoding {
                 out.missing_key += 1;
                 continue;
             };
+            let institution = self.encoder.institution(&values);
             let start = out.bytes.len();
             self.encoder.encode(&values, &mut out.bytes);
-            out.hashes.push(content_hash(&out.bytes[start..]));
+            out.hashes
+                .push(content_hash(&out.bytes[start..], institution.map(|i| i.0)));
             out.ends.push(out.bytes.len());
             out.keys.push(key);
+            let index = match institution {
+                None => u32::MAX,
+                Some((code, name)) => {
+                    // A chunk holds few institutions; the latest is the likeliest.
+                    match out.institutions.iter().rposition(|(c, _)| c == code) {
+                        Some(i) => i as u32,
+                        None => {
+                            out.institutions
+                                .push((code.to_string(), name.map(str::to_string)));
+                            (out.institutions.len() - 1) as u32
+                        }
+                    }
+                }
+            };
+            out.institution_of.push(index);
         }
         Ok(out)
     }
@@ -180,12 +223,16 @@ impl Encoding {
 pub struct Planner {
     encoding: Encoding,
     envelope: Envelope,
-    fixed: usize,
     max_records: usize,
     max_bytes: usize,
     time: String,
     seen: Seen,
-    open: Open,
+    /// The next batch's number.
+    number: u64,
+    /// The batches being filled, one per institution.
+    open: Vec<Open>,
+    /// Bytes held in `open`.
+    open_bytes: usize,
     summary: DatasetSummary,
     line: Vec<u8>,
     /// The most clean records one push has handed over (the memory bound's mechanism).
@@ -209,21 +256,16 @@ impl Planner {
             area: ds.area.clone(),
             time: settings.time.clone(),
         };
-        let fixed = envelope.prefix(0).len() + Envelope::SUFFIX.len();
         Ok(Planner {
             encoding,
             envelope,
-            fixed,
             max_records: settings.max_records,
             max_bytes: settings.max_bytes,
             time: settings.time.clone(),
             seen,
-            open: Open {
-                number: first_number,
-                body: Vec::new(),
-                records: Vec::new(),
-                corrections: 0,
-            },
+            number: first_number,
+            open: Vec::new(),
+            open_bytes: 0,
             summary: DatasetSummary {
                 dataset: ds.name.clone(),
                 ..Default::default()
@@ -259,7 +301,13 @@ impl Planner {
         self.summary.clean += chunk.records;
         self.summary.missing_key += chunk.missing_key;
         let mut start = 0;
-        for ((key, hash), end) in chunk.keys.into_iter().zip(chunk.hashes).zip(chunk.ends) {
+        let lines = chunk
+            .keys
+            .into_iter()
+            .zip(chunk.hashes)
+            .zip(chunk.ends)
+            .zip(chunk.institution_of);
+        for (((key, hash), end), institution) in lines {
             let canonical = &chunk.bytes[start..end];
             start = end;
             let correction = match self.seen.judge(&key, &hash)? {
@@ -285,28 +333,71 @@ impl Planner {
             if correction {
                 mark_correction(&mut self.line, &self.time);
             }
-            let sep = if self.open.records.is_empty() {
+            let institution = chunk.institutions.get(institution as usize);
+            let at = self.open_for(institution, act)?;
+            let open = &self.open[at];
+            let sep = if open.records.is_empty() {
                 0
             } else {
                 Envelope::SEPARATOR.len()
             };
-            let full = self.open.records.len() >= self.max_records
-                || self.fixed + self.open.body.len() + sep + self.line.len() > self.max_bytes;
-            if !self.open.records.is_empty() && full {
-                self.close(act)?;
+            let full = open.records.len() >= self.max_records
+                || open.fixed + open.body.len() + sep + self.line.len() > self.max_bytes;
+            let at = if !open.records.is_empty() && full {
+                self.close(at, act)?;
+                self.open_for(institution, act)?
+            } else {
+                at
+            };
+            let open = &mut self.open[at];
+            let before = open.body.len();
+            if !open.records.is_empty() {
+                open.body.extend_from_slice(Envelope::SEPARATOR);
             }
-            if !self.open.records.is_empty() {
-                self.open.body.extend_from_slice(Envelope::SEPARATOR);
-            }
-            self.open.body.extend_from_slice(&self.line);
-            self.open.corrections += u64::from(correction);
-            self.open.records.push(LedgerRecord {
+            open.body.extend_from_slice(&self.line);
+            open.corrections += u64::from(correction);
+            open.records.push(LedgerRecord {
                 key,
                 hash,
                 correction,
             });
+            self.open_bytes += open.body.len() - before;
         }
         Ok(())
+    }
+
+    /// The open batch of `institution`, opened when there is none; opening one past the bounds
+    /// closes the largest first.
+    fn open_for(
+        &mut self,
+        institution: Option<&Institution>,
+        act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
+    ) -> Result<usize, BatchError> {
+        let code = institution.map(|i| i.0.as_str());
+        if let Some(i) = self
+            .open
+            .iter()
+            .position(|o| o.institution.as_ref().map(|i| i.0.as_str()) == code)
+        {
+            return Ok(i);
+        }
+        while !self.open.is_empty()
+            && (self.open.len() >= MAX_OPEN || self.open_bytes >= OPEN_BYTES)
+        {
+            let largest = (0..self.open.len())
+                .max_by_key(|&i| self.open[i].body.len())
+                .unwrap_or(0);
+            self.close(largest, act)?;
+        }
+        let fixed = self.envelope.prefix(0, institution).len() + Envelope::SUFFIX.len();
+        self.open.push(Open {
+            institution: institution.cloned(),
+            fixed,
+            body: Vec::new(),
+            records: Vec::new(),
+            corrections: 0,
+        });
+        Ok(self.open.len() - 1)
     }
 
     /// Close the last batch; the dataset's counts and batches, and what was judged (for the
@@ -315,25 +406,33 @@ impl Planner {
         mut self,
         act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
     ) -> Result<(DatasetSummary, Seen), BatchError> {
-        self.close(act)?;
+        // In the order they were opened, so a source written institution after institution
+        // gets its batches in that order.
+        while !self.open.is_empty() {
+            self.close(0, act)?;
+        }
         Ok((self.summary, self.seen))
     }
 
+    /// Write the open batch `at` (it leaves `open`), numbered next.
     fn close(
         &mut self,
+        at: usize,
         act: &mut dyn FnMut(Planned) -> Result<(), BatchError>,
     ) -> Result<(), BatchError> {
-        let open = &mut self.open;
+        let mut open = self.open.remove(at);
+        self.open_bytes -= open.body.len();
         if open.records.is_empty() {
             return Ok(());
         }
-        let mut bytes = self.envelope.prefix(open.number);
+        let number = self.number;
+        let mut bytes = self.envelope.prefix(number, open.institution.as_ref());
         bytes.append(&mut open.body);
         bytes.extend_from_slice(Envelope::SUFFIX);
         let records = std::mem::take(&mut open.records);
         let entry = ManifestBatch {
-            number: open.number,
-            file: super::file_name(open.number),
+            number,
+            file: super::file_name(number),
             records: records.len() as u64,
             corrections: open.corrections,
             bytes: bytes.len() as u64,
@@ -342,14 +441,13 @@ impl Planner {
             last_key: records.last().map(|r| r.key.clone()).unwrap_or_default(),
         };
         act(Planned {
-            number: open.number,
+            number,
             bytes,
             records,
             entry: entry.clone(),
         })?;
         self.summary.batches.push(entry);
-        open.number += 1;
-        open.corrections = 0;
+        self.number += 1;
         Ok(())
     }
 }

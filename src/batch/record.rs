@@ -11,6 +11,7 @@ use std::borrow::Cow;
 
 use sha2::{Digest, Sha256};
 
+use super::layout::{Layout, INSTITUTION_FIELD, INSTITUTION_NAME_FIELD};
 use crate::workspace::{field_type, Dataset, FieldType};
 
 /// The field marking a correction (see docs/BATCH.md): the national warehouse tables' 更新时间.
@@ -32,17 +33,21 @@ pub struct Encoder {
     fields: Vec<(String, Vec<u8>, Shape)>,
     /// Index into `fields`'s column order of each key field.
     keys: Vec<usize>,
+    /// Index of the institution's code and name (the envelope's), when the records have them.
+    institution: Option<(usize, Option<usize>)>,
 }
 
 impl Encoder {
-    /// The encoder for a dataset whose frame has the columns `columns`. Fields that are not
-    /// national fields of the dataset's kind (local extras `x_…`, internal `_…`, the local
-    /// value kept as `<field>_local`) are left out. Returns the encoder and the columns it reads,
-    /// in the order [`Encoder::encode`] expects them; `Err` names the key fields missing.
+    /// The encoder for a dataset whose frame has the columns `columns`. Only the fields of the
+    /// dataset's national node are written ([`Layout`]); local extras (`x_…`), internal
+    /// columns (`_…`), the local value kept as `<field>_local` and the fields the node does not
+    /// take are left out. Returns the encoder and the columns it reads, in the order
+    /// [`Encoder::encode`] expects them; `Err` names the key fields missing.
     pub fn new(ds: &Dataset, columns: &[String]) -> Result<(Encoder, Vec<String>), Vec<String>> {
-        let mut read: Vec<String> = ds
-            .kind
-            .fields()
+        let layout = Layout::of(ds.kind);
+        let mut read: Vec<String> = layout
+            .fields(ds.kind)
+            .into_iter()
             .filter(|f| columns.iter().any(|c| c == f))
             .map(str::to_string)
             .collect();
@@ -56,16 +61,20 @@ impl Encoder {
         if !missing.is_empty() || ds.key.is_empty() {
             return Err(missing);
         }
-        let mut keys = Vec::new();
-        for k in &ds.key {
-            match read.iter().position(|f| f == k) {
-                Some(i) => keys.push(i),
-                None => {
-                    read.push(k.clone());
-                    keys.push(read.len() - 1);
-                }
+        let at = |read: &mut Vec<String>, f: &str| match read.iter().position(|x| x == f) {
+            Some(i) => i,
+            None => {
+                read.push(f.to_string());
+                read.len() - 1
             }
-        }
+        };
+        let keys = ds.key.iter().map(|k| at(&mut read, k)).collect();
+        let has = |f: &str| columns.iter().any(|c| c == f);
+        let institution = has(INSTITUTION_FIELD).then(|| {
+            let code = at(&mut read, INSTITUTION_FIELD);
+            let name = has(INSTITUTION_NAME_FIELD).then(|| at(&mut read, INSTITUTION_NAME_FIELD));
+            (code, name)
+        });
         let fields = read[..emitted]
             .iter()
             .map(|f| {
@@ -79,7 +88,23 @@ impl Encoder {
                 (f.clone(), prefix, shape)
             })
             .collect();
-        Ok((Encoder { fields, keys }, read))
+        Ok((
+            Encoder {
+                fields,
+                keys,
+                institution,
+            },
+            read,
+        ))
+    }
+
+    /// The institution of a row (its code and name), for the envelope: `None` when the records
+    /// have no institution field or the row leaves it empty.
+    pub fn institution<'v>(&self, values: &[Option<&'v str>]) -> Option<(&'v str, Option<&'v str>)> {
+        let (code, name) = self.institution?;
+        let c = values.get(code).copied().flatten().filter(|v| !v.is_empty())?;
+        let n = name.and_then(|n| values.get(n).copied().flatten().filter(|v| !v.is_empty()));
+        Some((c, n))
     }
 
     /// The emitted field names, in canonical order.
@@ -118,9 +143,16 @@ impl Encoder {
     }
 }
 
-/// SHA-256 of a record's canonical bytes.
-pub fn content_hash(canonical: &[u8]) -> [u8; 32] {
-    Sha256::digest(canonical).into()
+/// SHA-256 of a record's canonical bytes and the institution its message names (the same
+/// record sent for another institution is another record).
+pub fn content_hash(canonical: &[u8], institution: Option<&str>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(canonical);
+    if let Some(i) = institution {
+        h.update(b"\n");
+        h.update(i.as_bytes());
+    }
+    h.finalize().into()
 }
 
 /// Append the correction marker to a record's canonical bytes (which end with `}`).

@@ -162,6 +162,8 @@ fn records_of(bytes: &[u8], node: &str, key_fields: &[String]) -> Result<Vec<Rea
         .as_array()
         .ok_or_else(|| format!("no `input.{node}` list"))?
         .len();
+    // The envelope's institution is part of each record's content hash.
+    let institution = doc["fixmedins_code"].as_str();
     let mut out = Vec::with_capacity(parsed);
     for line in bytes.split(|&b| b == b'\n').skip(1) {
         if !line.starts_with(b"{") {
@@ -182,7 +184,7 @@ fn records_of(bytes: &[u8], node: &str, key_fields: &[String]) -> Result<Vec<Rea
             .join("|");
         out.push(Read {
             key,
-            hash: content_hash(&canonical),
+            hash: content_hash(&canonical, institution),
             correction,
         });
     }

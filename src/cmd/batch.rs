@@ -44,6 +44,7 @@ pub fn run(ctx: &Ctx, args: BatchArgs) -> miette::Result<ExitCode> {
             Emit::Batches
         },
         history: None,
+        hold_incomplete: false,
     };
     let verbose = ctx.verbose > 0;
     let mut display = progress::run_display(Show {

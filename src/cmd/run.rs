@@ -85,6 +85,9 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
                 .unwrap_or_else(|| "-".into()),
             batches
         ))?;
+        for n in &outcome.not_batched {
+            eprintln!("not batched: {}", n.reason);
+        }
     } else if ctx.json {
         print_json(&serde_json::json!({
             "run_id": report.run_id,
@@ -97,6 +100,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
             "dirty_rate_threshold": ws.thresholds.dirty_rate,
             "breached": outcome.breached(),
             "batches": figures,
+            "not_batched": outcome.not_batched,
             "dirty_records": outcome.dirty_records,
             "report_json": outcome.out_dir.join("report.json"),
             "report_html": html,
@@ -120,6 +124,12 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> miette::Result<ExitCode> {
         let records: u64 = figures.iter().map(|b| b.records).sum();
         for line in &continues {
             text.push_str(line);
+        }
+        for n in &outcome.not_batched {
+            text.push_str(&format!(
+                "not batched: {} — checked and reported, none of its records sent\n",
+                n.reason
+            ));
         }
         if batches > 0 {
             text.push_str(&format!(

@@ -6,6 +6,7 @@ pub mod agree;
 pub mod apply;
 pub mod coverage;
 pub mod crosswalk;
+pub mod fill;
 pub mod gather;
 pub mod load;
 pub mod review;

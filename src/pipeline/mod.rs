@@ -19,6 +19,7 @@ use polars::prelude::{DataFrame, PolarsError, Schema, SchemaExt};
 
 use crate::batch::{self, ManifestBatch, Summary};
 use crate::mapping::apply::apply;
+use crate::mapping::fill::{fill, Lookups};
 use crate::mapping::coverage::{self, Coverage, Tally};
 use crate::report::{self, Report};
 use crate::rules::engine::{self, EngineError, Input, Stop};
@@ -102,6 +103,15 @@ pub struct History {
     pub since: chrono::Duration,
 }
 
+/// A dataset a run checked but did not batch, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NotBatched {
+    /// The dataset.
+    pub dataset: String,
+    /// What keeps its records from being national messages.
+    pub reason: String,
+}
+
 /// What a run does.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -116,6 +126,11 @@ pub struct Plan {
     /// Record the run in the history, measure mapping coverage, hash the inputs and render
     /// report.html.
     pub history: Option<History>,
+    /// A dataset that cannot be batched as its national node (docs/BATCH.md, "Mandatory
+    /// fields") is checked and reported but not batched, and the outcome says so (`yibao run`:
+    /// the nightly report still comes out); without it, such a dataset stops the plan before
+    /// anything is read (`yibao batch`).
+    pub hold_incomplete: bool,
 }
 
 impl Plan {
@@ -127,6 +142,7 @@ impl Plan {
             samples,
             emit: Emit::Nothing,
             history: None,
+            hold_incomplete: false,
         }
     }
 
@@ -141,6 +157,7 @@ impl Plan {
                 command: command.to_string(),
                 since: chrono::Duration::days(30),
             }),
+            hold_incomplete: true,
         }
     }
 }
@@ -160,6 +177,8 @@ pub struct RunOutcome {
     pub coverage_breached: bool,
     /// What the batch stage did or would do (`None` when the plan emits nothing).
     pub batches: Option<Summary>,
+    /// Datasets checked but not batched ([`Plan::hold_incomplete`]).
+    pub not_batched: Vec<NotBatched>,
     /// The most clean records handed to the batch planner at once: a chunk's worth at most,
     /// whatever the dataset's size (the memory bound's mechanism).
     pub largest_push: u64,
@@ -319,16 +338,46 @@ pub fn run(
         reads.push(read);
     }
 
-    // map: the crosswalks are applied to each chunk as the check reads it; mapping coverage
-    // is tallied from the same pass, batch by batch (runs with history)
+    // fill: the lookups of `[datasets.fill]`, from the other datasets as mapped (read here
+    // when the plan does not check them)
+    let mut lookups = Lookups::default();
+    for ds in &datasets {
+        for need in lookups.needed(ds) {
+            let Some(from) = ws.dataset(&need.0) else {
+                continue;
+            };
+            // A dataset read for the lookup alone is read, used and let go (with its cache).
+            let extra;
+            let frame = match datasets.iter().position(|d| d.name == from.name) {
+                Some(i) => reads[i].frame.clone(),
+                None => {
+                    extra = timed(progress, &mut times, Stage::Read, from.name.clone(), || {
+                        Ok(read_dataset(ws, from, None).map_err(CheckError::from)?)
+                    })?;
+                    extra.frame.clone()
+                }
+            };
+            let mapped = apply(frame, from, &crosswalks).map_err(polars_err)?;
+            lookups.build(need, mapped).map_err(polars_err)?;
+        }
+    }
+
+    // map: the crosswalks are applied to each chunk as the check reads it, then the fills;
+    // mapping coverage is tallied from the same pass, batch by batch (runs with history)
     let mut inputs = Vec::new();
     for (ds, read) in datasets.iter().zip(&reads) {
         let frame = timed(progress, &mut times, Stage::Map, ds.name.clone(), || {
-            apply(read.frame.clone(), ds, &crosswalks).map_err(polars_err)
+            let mapped = apply(read.frame.clone(), ds, &crosswalks).map_err(polars_err)?;
+            fill(mapped, ds, &lookups).map_err(polars_err)
         })?;
         // Each chunk is sliced before the crosswalks, so that only its rows are read.
-        let mut input = Input::sliced(ds, frame.clone(), |offset, len| {
-            apply(read.frame.clone().slice(offset, len), ds, &crosswalks)
+        let (lookups, crosswalks) = (&lookups, &crosswalks);
+        let mut input = Input::sliced(ds, frame.clone(), move |offset, len| {
+            fill(
+                apply(read.frame.clone().slice(offset, len), ds, crosswalks)?,
+                ds,
+                lookups,
+            )
         })
         .spilling_to(ws.root.join(".yibao").join("tmp"));
         if history.is_some() && !ds.codes.is_empty() {
@@ -343,6 +392,27 @@ pub fn run(
         }
         inputs.push(input);
     }
+    // A dataset to be batched must give every record its node's mandatory fields, or count the
+    // record dirty: refused before the check reads anything.
+    let mut not_batched = Vec::new();
+    if plan.emit != Emit::Nothing {
+        for input in &inputs {
+            let schema = input.frame.clone().collect_schema().map_err(polars_err)?;
+            let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+            match batch::require_complete(input.dataset, &columns, &rules) {
+                Ok(()) => {}
+                Err(e) if plan.hold_incomplete => {
+                    not_batched.push(NotBatched {
+                        dataset: input.dataset.name.clone(),
+                        reason: e.to_string(),
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    let held: std::collections::BTreeSet<String> =
+        not_batched.iter().map(|n| n.dataset.clone()).collect();
     // check; the clean records go to the batch planner out of the same pass, chunk by chunk
     let engine_opts = engine::Options {
         samples: plan.samples,
@@ -483,6 +553,7 @@ pub fn run(
         };
         let mut sinks = Sinks {
             ws,
+            held: held.clone(),
             emitter,
             emitting,
             // A dry run writes nothing, not even the rejects.
@@ -502,6 +573,7 @@ pub fn run(
         let outcome = engine::check(&inputs, &rules, context, &engine_opts, &mut sinks);
         let Sinks {
             ws: _,
+            held: _,
             emitter,
             emitting,
             rejects,
@@ -629,6 +701,7 @@ pub fn run(
         coverage_rate,
         coverage_breached,
         batches,
+        not_batched,
         largest_push,
         largest_rejects,
         out_dir,
@@ -779,6 +852,8 @@ struct Emitting<'d> {
 /// the batch emitter. The first failure is kept and stops the check.
 struct Sinks<'a, 'p> {
     ws: &'a Workspace,
+    /// Datasets whose clean records are not batched ([`NotBatched`]).
+    held: std::collections::BTreeSet<String>,
     emitter: Option<batch::Emitter<'a>>,
     emitting: Option<Emitting<'a>>,
     rejects: Option<RejectFiles>,
@@ -831,6 +906,9 @@ impl engine::Consumer for Sinks<'_, '_> {
     }
 
     fn clean(&mut self, ds: &Dataset, records: &DataFrame, last: bool) -> Result<(), Stop> {
+        if self.held.contains(&ds.name) {
+            return Ok(());
+        }
         if let Some(em) = self.emitting.as_mut() {
             for (name, entry) in em.events.try_iter() {
                 (self.progress)(Progress::Batch {

@@ -46,6 +46,7 @@ fn dataset(name: &str, kind: DatasetKind) -> Dataset {
         key: Vec::new(),
         columns: Default::default(),
         column_spans: Default::default(),
+        fill: Vec::new(),
         codes: Vec::new(),
     }
 }

@@ -86,8 +86,12 @@ pub const DEFECTS: &[Defect] = &[
     defect(
         "fee.placeholder_dept",
         0.003,
-        &["fee.required.bilg_dept_codg", "read.normalised"],
-    ), // '--'
+        &[
+            "fee.required.bilg_dept_codg",
+            "fee.required.bilg_dept_name",
+            "read.normalised",
+        ],
+    ), // '--' (and no department name)
     defect("setl.bad_certno", 0.01, &["setl.certno.check-digit"]), // wrong check digit
     defect(
         "setl.lower_case_diag",
@@ -107,8 +111,16 @@ pub const DEFECTS: &[Defect] = &[
     ), // N80.900 on a man
     defect("setl.unbalanced", 0.004, &["setl.amount.detail-sum"]), // total != sum of its lines
     defect("fee.duplicate_line", 0.001, &["fee.unique.feedetl_sn"]), // the same line twice
-    defect("fee.orphan_line", 0.001, &["fee.setl_id.reference"]),  // a line of no settlement
-    defect("fee.unmapped_item", 0.0, &["fee.medins_list_codg.mapped"]), // no approved mapping
+    defect(
+        "fee.orphan_line",
+        0.001,
+        &["fee.setl_id.reference", "fee.required.med_type"],
+    ), // a line of no settlement (so no medical type to fill)
+    defect(
+        "fee.unmapped_item",
+        0.0,
+        &["fee.medins_list_codg.mapped", "fee.required.med_list_codg"],
+    ), // no approved mapping, so no national code
     // The demo's (samples/demo): from its data and crosswalks, at fixed places.
     defect(
         "setl.unmapped_diagnosis",
@@ -314,6 +326,36 @@ pub(crate) const DIAGNOSES: &[&str] = &[
 ];
 const DEPTS: &[&str] = &["A03", "A04", "A07", "A08", "A10", "A11", "A12"];
 
+/// The names of [`DEPTS`] (科室代码, `../shared/reference/nhsa_dept_codes.tsv`), as a HIS writes
+/// them beside the code.
+fn dept_name(code: &str) -> &'static str {
+    match code {
+        "A03" => "内科",
+        "A04" => "外科",
+        "A07" => "儿科",
+        "A08" => "小儿外科",
+        "A10" => "眼科",
+        "A11" => "耳鼻咽喉科",
+        "A12" => "口腔科",
+        _ => "",
+    }
+}
+
+/// Doctors of an area: the draw `n` names one of [`DOCTORS`], with a name made from its number.
+const DOCTORS: u64 = 60;
+
+fn doctor(code: &str, n: u64) -> (String, String) {
+    let i = (n % DOCTORS) as usize;
+    (
+        format!("D{}{:08}", &code[..4], 1 + i),
+        format!(
+            "{}{}",
+            SURNAMES[i % SURNAMES.len()],
+            GIVEN[(i / SURNAMES.len() + i) % GIVEN.len()]
+        ),
+    )
+}
+
 /// Resident ID with a GB 11643 check character, issued in `county` (e.g. 320902 盐城亭湖区).
 fn certno(rng: &mut Rng, county: &str, birth: (i32, u32, u32), good: bool) -> String {
     let body = format!(
@@ -440,7 +482,7 @@ fn write_area(
     setl.flush_line()?;
     setl.line.push_str("结算ID,就诊ID,人员编号,姓名,性别,出生日期,证件号码,定点机构编码,医疗类别,入院时间,出院时间,结算时间,主诊断编码,医疗费总额,基金支付总额,个人支付金额");
     setl.flush_line()?;
-    fee.line.push_str("费用明细流水号,就诊ID,结算ID,人员编号,费用发生时间,医院项目编码,医院项目名称,数量,单价,明细项目费用总额,开单科室编码,开单医生编码,定点机构编码");
+    fee.line.push_str("费用明细流水号,就诊ID,结算ID,人员编号,费用发生时间,医院项目编码,医院项目名称,数量,单价,明细项目费用总额,开单科室编码,开单科室名称,开单医生编码,开单医生姓名,定点机构编码");
     fee.flush_line()?;
     let (mut fee_rows, mut setl_rows) = (0u64, 0u64);
     // Line numbers as a text editor (or a spreadsheet) shows them: settlements have a title line
@@ -562,10 +604,11 @@ fn write_area(
                 total_cents += amount;
                 setl_id.clone()
             };
-            let dr = format!("D{}{:08}", &code[..4], r.below(100_000));
+            let (dr, dr_name) = doctor(code, r.below(100_000));
+            let dept_name = dept_name(&dept);
             let _ = write!(
                 fee.line,
-                "{mdtrt_id}{k:03},{mdtrt_id},{line_setl},{psn_no},{time},{local},{name},{cnt},{}.{:02},{}.{:02},{dept},{dr},{inst}",
+                "{mdtrt_id}{k:03},{mdtrt_id},{line_setl},{psn_no},{time},{local},{name},{cnt},{}.{:02},{}.{:02},{dept},{dept_name},{dr},{dr_name},{inst}",
                 price / 100,
                 price % 100,
                 amount / 100,
@@ -743,9 +786,15 @@ key = ["feedetl_sn"]
 "单价" = "pric"
 "明细项目费用总额" = "det_item_fee_sumamt"
 "开单科室编码" = "bilg_dept_codg"
+"开单科室名称" = "bilg_dept_name"
 "开单医生编码" = "bilg_dr_codg"
+"开单医生姓名" = "bilg_dr_name"
 "定点机构编码" = "fixmedins_code"
 
 [datasets.codes]
 medins_list_codg = "catalog"
+
+# 2301 needs each line's 医疗类别; the export has it on the settlement only.
+[datasets.fill]
+med_type = { from = "settlements", by = "setl_id" }
 "#;

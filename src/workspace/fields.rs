@@ -33,11 +33,15 @@ pub enum DatasetKind {
     ConsumableCatalog,
     /// 两定机构.
     Institution,
+    /// 医药机构科室 (3401 科室信息上传 `deptinfo`): a hospital's department dictionary.
+    Department,
+    /// 医药机构执业人员 (5102 医执人员信息查询): a hospital's doctors, nurses and pharmacists.
+    Practitioner,
 }
 
 impl DatasetKind {
     /// Every kind, as listed to users.
-    pub const ALL: [DatasetKind; 8] = [
+    pub const ALL: [DatasetKind; 10] = [
         DatasetKind::Settlement,
         DatasetKind::FeeDetail,
         DatasetKind::Diagnosis,
@@ -46,6 +50,8 @@ impl DatasetKind {
         DatasetKind::ServiceCatalog,
         DatasetKind::ConsumableCatalog,
         DatasetKind::Institution,
+        DatasetKind::Department,
+        DatasetKind::Practitioner,
     ];
 
     /// The name used in yibao.toml.
@@ -59,6 +65,8 @@ impl DatasetKind {
             DatasetKind::ServiceCatalog => "service-catalog",
             DatasetKind::ConsumableCatalog => "consumable-catalog",
             DatasetKind::Institution => "institution",
+            DatasetKind::Department => "department",
+            DatasetKind::Practitioner => "practitioner",
         }
     }
 
@@ -78,6 +86,8 @@ impl DatasetKind {
             | DatasetKind::ServiceCatalog
             | DatasetKind::ConsumableCatalog => CATALOG,
             DatasetKind::Institution => INSTITUTION,
+            DatasetKind::Department => DEPARTMENT,
+            DatasetKind::Practitioner => PRACTITIONER,
         };
         list.split_whitespace()
     }
@@ -134,9 +144,12 @@ pub fn field_type(field: &str) -> FieldType {
         "aprvno" => code(Kind::ApprovalNumber),
         "drug_std_code" => code(Kind::DrugStandardCode),
         "brdy" | "begndate" | "enddate" | "setl_begn_date" | "setl_end_date"
-        | "opsp_mdtrt_date" | "oprn_oprt_date" | "die_date" | "dcla_time" => FieldType::Date,
+        | "opsp_mdtrt_date" | "oprn_oprt_date" | "die_date" | "dcla_time" | "dept_estbdat" => {
+            FieldType::Date
+        }
         "cnt" | "pric" | "act_ipt_days" | "age" | "nwb_age" | "nwb_bir_wt" | "nwb_adm_wt"
-        | "bld_amt" => FieldType::Number,
+        | "bld_amt" | "aprv_bed_cnt" | "hi_crtf_bed_cnt" | "dr_psncnt" | "phar_psncnt"
+        | "nurs_psncnt" | "tecn_psncnt" => FieldType::Number,
         f if f.ends_with("_time") || f.ends_with("begntime") || f.ends_with("endtime") => {
             FieldType::DateTime
         }
@@ -195,6 +208,17 @@ const OPERATION: &str = "setl_id psn_no mdtrt_id main_oprn_flag oprn_oprt_type o
 const CATALOG: &str = "fixmedins_hilist_id fixmedins_hilist_name list_type med_list_codg begndate enddate aprvno
     dosform exct_cont item_cont prcunt spec pacspec memo prodname manufacturer drug_std_code reg_no pric
     fixmedins_code";
+
+/// Fields of a hospital department: 3401 科室信息上传 `deptinfo` (field list as public HIS code
+/// carries it; docs/WORKSPACE.md), and the institution it belongs to.
+const DEPARTMENT: &str = "hosp_dept_codg caty hosp_dept_name begntime endtime itro dept_resper_name
+    dept_resper_tel dept_med_serv_scp dept_estbdat aprv_bed_cnt hi_crtf_bed_cnt poolarea_no dr_psncnt
+    phar_psncnt nurs_psncnt tecn_psncnt memo fixmedins_code";
+
+/// Fields of a hospital practitioner: the output of 5102 医执人员信息查询 (执业人员代码 is the
+/// national 医保医师/护士/药师 code), the institution and the department.
+const PRACTITIONER: &str = "prac_psn_code prac_psn_name prac_psn_type psn_cert_type certno prac_psn_no
+    prac_psn_cert prac_cert_no fixmedins_code hosp_dept_codg";
 
 /// Fields of a designated institution.
 const INSTITUTION: &str =

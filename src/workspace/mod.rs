@@ -196,6 +196,38 @@ pub struct Dataset {
     pub column_spans: BTreeMap<String, Range<usize>>,
     /// Fields holding local codes to map onto national codes.
     pub codes: Vec<CodeField>,
+    /// Fields filled where the source leaves them empty (`[datasets.fill]`).
+    pub fill: Vec<Fill>,
+}
+
+/// A field filled where the source leaves it empty or does not have it (docs/WORKSPACE.md,
+/// "Filling fields"): from a constant, or looked up in another dataset of the workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fill {
+    /// The filled field.
+    pub field: String,
+    /// Where its value comes from.
+    pub source: FillSource,
+}
+
+/// Where a filled field's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FillSource {
+    /// The same value for every record.
+    Value(String),
+    /// The `take` field of the record of dataset `from` whose `matching` field equals this
+    /// record's `by` field.
+    Lookup {
+        /// The other dataset.
+        from: String,
+        /// This dataset's field.
+        by: String,
+        /// The other dataset's field matched against `by`.
+        matching: String,
+        /// The other dataset's field taken.
+        take: String,
+    },
 }
 
 /// Which families a local-code field's crosswalks come from.
@@ -347,6 +379,71 @@ impl Validator<'_> {
         ));
     }
 
+    /// A lookup fill names a dataset of the workspace that maps the fields it matches and takes.
+    fn check_fills(
+        &mut self,
+        datasets: &[Dataset],
+        spans: &[(String, BTreeMap<String, Range<usize>>)],
+    ) {
+        for ds in datasets {
+            for f in &ds.fill {
+                let FillSource::Lookup {
+                    from,
+                    matching,
+                    take,
+                    ..
+                } = &f.source
+                else {
+                    continue;
+                };
+                let span = spans
+                    .iter()
+                    .find(|(n, _)| *n == ds.name)
+                    .and_then(|(_, m)| m.get(&f.field).cloned())
+                    .unwrap_or(0..0);
+                let problem = match datasets.iter().find(|d| d.name == *from) {
+                    None => {
+                        let names: Vec<&str> = datasets.iter().map(|d| d.name.as_str()).collect();
+                        Some((
+                            format!("`{}` is filled from dataset `{from}`, which yibao.toml does not declare", f.field),
+                            did_you_mean(from, &names),
+                        ))
+                    }
+                    Some(other) if other.name == ds.name => Some((
+                        format!("`{}` is filled from its own dataset", f.field),
+                        None,
+                    )),
+                    Some(other) => {
+                        let mapped = |field: &str| other.columns.values().any(|c| c == field);
+                        let lacking: Vec<&str> = [matching.as_str(), take.as_str()]
+                            .into_iter()
+                            .filter(|x| !mapped(x))
+                            .collect();
+                        (!lacking.is_empty()).then(|| {
+                            (
+                                format!(
+                                    "`{}` is filled from `{from}`, which does not map {}",
+                                    f.field,
+                                    lacking
+                                        .iter()
+                                        .map(|x| format!("`{x}`"))
+                                        .collect::<Vec<_>>()
+                                        .join(" or ")
+                                ),
+                                Some("name the other dataset's fields with `match = \"…\"` (the one compared with `by`) and `take = \"…\"` (the one copied)".to_string()),
+                            )
+                        })
+                    }
+                };
+                if let Some((message, help)) = problem {
+                    self.errors.push(ConfigError::at(
+                        self.path, self.text, span, message, "here", help,
+                    ));
+                }
+            }
+        }
+    }
+
     /// A `[code_sets]` value: `"version"` or `{ version = "…", files = ["…"] }`.
     fn code_set(&mut self, set: &Spanned<toml::Value>) -> Option<(String, Vec<String>)> {
         const HELP: &str = "write `family = \"version\"`, or `family = { version = \"…\", files = [\"national/…\"] }` to import the published files on first use";
@@ -445,6 +542,20 @@ impl Validator<'_> {
             }
         }
         let mut datasets: Vec<Dataset> = Vec::new();
+        // Where each dataset's fills are written, for the checks across datasets.
+        let fill_spans: Vec<(String, BTreeMap<String, Range<usize>>)> = raw
+            .datasets
+            .iter()
+            .map(|d| {
+                (
+                    d.name.get_ref().clone(),
+                    d.fill
+                        .iter()
+                        .map(|(f, v)| (f.get_ref().clone(), v.span()))
+                        .collect(),
+                )
+            })
+            .collect();
         for d in raw.datasets {
             let name_span = d.name.span();
             if let Some(ds) = self.dataset(d, &areas) {
@@ -461,6 +572,7 @@ impl Validator<'_> {
                 datasets.push(ds);
             }
         }
+        self.check_fills(&datasets, &fill_spans);
         let positive = |v: &mut Self, x: &Option<Spanned<i64>>, default: usize| match x {
             Some(s) if *s.get_ref() < 1 => {
                 v.err(
@@ -742,6 +854,67 @@ impl Validator<'_> {
                 }
             }
         }
+        let mut fill = Vec::new();
+        for (field, f) in &d.fill {
+            if let Some(kind) = kind {
+                if !kind.allows(field.get_ref()) {
+                    let fields: Vec<&str> = kind.fields().collect();
+                    let help = did_you_mean(field.get_ref(), &fields);
+                    self.err(
+                        field,
+                        format!("`{}` is not a field of a {kind} dataset", field.get_ref()),
+                        "unknown field",
+                        help,
+                    );
+                    continue;
+                }
+            }
+            let f = f.get_ref();
+            let source = match (&f.value, &f.from, &f.by) {
+                (Some(v), None, None) if f.matching.is_none() && f.take.is_none() => {
+                    FillSource::Value(v.get_ref().clone())
+                }
+                (None, Some(from), Some(by)) => {
+                    if !targets.contains(by.get_ref()) {
+                        self.err(
+                            by,
+                            format!(
+                                "`{}` is not mapped from any column, so nothing can be looked up by it",
+                                by.get_ref()
+                            ),
+                            "not in [datasets.columns]",
+                            Some("map a source column onto it under [datasets.columns]".into()),
+                        );
+                        continue;
+                    }
+                    FillSource::Lookup {
+                        from: from.get_ref().clone(),
+                        by: by.get_ref().clone(),
+                        matching: f
+                            .matching
+                            .as_ref()
+                            .map_or_else(|| by.get_ref().clone(), |m| m.get_ref().clone()),
+                        take: f
+                            .take
+                            .as_ref()
+                            .map_or_else(|| field.get_ref().clone(), |t| t.get_ref().clone()),
+                    }
+                }
+                _ => {
+                    self.err(
+                        field,
+                        format!("`{}` is filled from nothing it can use", field.get_ref()),
+                        "here",
+                        Some("write `{ value = \"…\" }`, or `{ from = \"<dataset>\", by = \"<field>\" }` with `match` and `take` when the other dataset names its fields differently".into()),
+                    );
+                    continue;
+                }
+            };
+            fill.push(Fill {
+                field: field.get_ref().clone(),
+                source,
+            });
+        }
         let mut key = Vec::new();
         for k in &d.key {
             if !targets.contains(k.get_ref()) {
@@ -770,6 +943,7 @@ impl Validator<'_> {
             columns,
             column_spans,
             codes,
+            fill,
         })
     }
 }

@@ -89,6 +89,27 @@ pub struct RawDataset {
     /// Canonical field holding local codes -> family (`drug`, `diagnosis` … or `catalog`).
     #[serde(default)]
     pub codes: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Canonical field -> where its value comes from when the source leaves it empty.
+    #[serde(default)]
+    pub fill: BTreeMap<Spanned<String>, Spanned<RawFill>>,
+}
+
+/// One `[datasets.fill]` entry: `{ value = "101" }` or `{ from = "settlements", by = "setl_id" }`
+/// (with `match` and `take` when the other dataset names the fields differently).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFill {
+    /// A constant.
+    pub value: Option<Spanned<String>>,
+    /// The dataset the value is looked up in.
+    pub from: Option<Spanned<String>>,
+    /// This dataset's field whose value is looked up.
+    pub by: Option<Spanned<String>>,
+    /// The other dataset's field matched against `by` (default: the same name).
+    #[serde(rename = "match")]
+    pub matching: Option<Spanned<String>>,
+    /// The other dataset's field whose value is taken (default: the filled field's name).
+    pub take: Option<Spanned<String>>,
 }
 
 /// `[rules]`.
