@@ -81,7 +81,10 @@ fn summary<'a>(out: &'a Value, dataset: &str) -> &'a Value {
 /// A batch file's envelope institution (`fixmedins_code`).
 fn institution(bytes: &[u8]) -> String {
     let doc: Value = serde_json::from_slice(bytes).unwrap();
-    doc["fixmedins_code"].as_str().unwrap_or_default().to_string()
+    doc["fixmedins_code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
@@ -117,7 +120,11 @@ fn batches_are_cut_by_record_count() {
             total += n;
             assert_eq!(sizes.len() as u64, n.div_ceil(100), "{name} {inst}");
             for (i, &k) in sizes.iter().enumerate() {
-                let want = if i + 1 < sizes.len() { 100 } else { n - 100 * i as u64 };
+                let want = if i + 1 < sizes.len() {
+                    100
+                } else {
+                    n - 100 * i as u64
+                };
                 assert_eq!(k, want, "{name} {inst} batch {i}");
             }
         }
@@ -698,7 +705,8 @@ fn field_list(text: &str) -> (Vec<String>, BTreeSet<String>) {
         let w = word.trim();
         if !w.is_empty()
             && w.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-            && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && w.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         {
             pending.push(w.to_string());
         }
@@ -737,7 +745,9 @@ impl Interface {
         let path = common::shared_file("reference/nhsa_interface_fields.md")?;
         let text = std::fs::read_to_string(path).unwrap();
         let section = |head: &str| -> String {
-            let start = text.find(head).unwrap_or_else(|| panic!("no section {head}"));
+            let start = text
+                .find(head)
+                .unwrap_or_else(|| panic!("no section {head}"));
             let rest = &text[start + head.len()..];
             let end = rest.find("\n## ").unwrap_or(rest.len());
             rest[..end].to_string()
@@ -776,7 +786,12 @@ impl Interface {
         put("4101A", "oprninfo", &part(&a, "oprninfo (4101A):"), &[]);
         let full = section("## 4101 ");
         // 4101A sends diagnoses in the 4101 diseinfo layout; one vendor adds tcm_dise_flag.
-        put("4101A", "diseinfo", &part(&full, "\ndiseinfo:"), &["tcm_dise_flag"]);
+        put(
+            "4101A",
+            "diseinfo",
+            &part(&full, "\ndiseinfo:"),
+            &["tcm_dise_flag"],
+        );
         let cat = section("## 3301");
         let cat = &cat[cat.find('\n').unwrap()..cat.find("\n3302").unwrap()];
         put("3301", "data", cat, &[]);
@@ -819,7 +834,10 @@ fn validate_batches(w: &Workdir, iface: &Interface) -> BTreeMap<String, (u64, u6
                 .unwrap_or_else(|| panic!("{at}: {infno} has no node `{node}` in the interface"));
             if let Some(code) = env.get("fixmedins_code").and_then(Value::as_str) {
                 let msgid = env["msgid"].as_str().unwrap();
-                assert!(msgid.starts_with(code), "{at}: msgid {msgid} is not {code}'s");
+                assert!(
+                    msgid.starts_with(code),
+                    "{at}: msgid {msgid} is not {code}'s"
+                );
             }
             let links: &[&str] = if node == "diseinfo" || node == "oprninfo" {
                 &["setl_id"]
@@ -893,8 +911,17 @@ fn the_demo_batches_are_national_messages() {
     assert_eq!(count("4101A setlinfo").1, 463, "{seen:?}");
     assert_eq!(count("4101A oprninfo"), (1, 35), "{seen:?}");
     assert_eq!(count("3301 data"), (6, 42), "{seen:?}");
-    w.run(&["batch", "verify", run_dirs(&w).pop().unwrap().join("batches").to_str().unwrap()])
-        .expect_code(0);
+    w.run(&[
+        "batch",
+        "verify",
+        run_dirs(&w)
+            .pop()
+            .unwrap()
+            .join("batches")
+            .to_str()
+            .unwrap(),
+    ])
+    .expect_code(0);
 }
 
 #[test]
@@ -916,12 +943,16 @@ fn a_fee_line_without_its_mandatory_fields_is_not_batched() {
     let toml = std::fs::read_to_string(w.path().join("yibao.toml")).unwrap();
     let toml = toml
         .replace("\"开单科室名称\" = \"bilg_dept_name\"\n", "")
-        .replace("med_type = { from = \"settlements\", by = \"setl_id\" }\n", "");
+        .replace(
+            "med_type = { from = \"settlements\", by = \"setl_id\" }\n",
+            "",
+        );
     w.write("yibao.toml", &toml);
     let out = w.run(&["batch"]);
     out.expect_code(2);
     assert!(
-        out.stderr.contains("dataset `fee_details` cannot be batched as 2301 `feedetail`")
+        out.stderr
+            .contains("dataset `fee_details` cannot be batched as 2301 `feedetail`")
             && out.stderr.contains("`med_type`, `bilg_dept_name`"),
         "{}",
         out.stderr
@@ -937,11 +968,16 @@ fn a_fee_line_without_its_mandatory_fields_is_not_batched() {
     let json = out.json();
     assert_eq!(json["not_batched"][0]["dataset"], "fee_details", "{json}");
     let files = batch_files(&w);
-    assert!(files.keys().all(|(_, ds, _)| ds == "settlements"), "{:?}", files.keys());
+    assert!(
+        files.keys().all(|(_, ds, _)| ds == "settlements"),
+        "{:?}",
+        files.keys()
+    );
     assert!(!files.is_empty());
     let out = w.run(&["run"]);
     assert!(
-        out.stdout.contains("not batched: dataset `fee_details` cannot be batched as 2301 `feedetail`"),
+        out.stdout
+            .contains("not batched: dataset `fee_details` cannot be batched as 2301 `feedetail`"),
         "{}",
         out.stdout
     );
@@ -1060,7 +1096,10 @@ fn fee_lines_take_their_type_from_the_settlement_and_their_names_from_the_dictio
     assert_eq!(institution(&bytes), "H32090000001");
     // The rejects show what the check saw: the filled fields, empty where nothing was found.
     let rejects = std::fs::read_to_string(run.join("rejects/fee.csv")).unwrap();
-    assert!(rejects.contains("F3") && rejects.contains("F4"), "{rejects}");
+    assert!(
+        rejects.contains("F3") && rejects.contains("F4"),
+        "{rejects}"
+    );
 }
 
 #[test]
@@ -1069,23 +1108,30 @@ fn a_fill_from_a_dataset_that_does_not_exist_is_refused_at_its_line() {
     let out = w.run(&["check"]);
     out.expect_code(2);
     assert!(
-        out.stderr
-            .contains("`bilg_dept_name` is filled from dataset `depts`, which yibao.toml does not declare")
-            && out.stderr.contains("did you mean `dept`"),
+        out.stderr.contains(
+            "`bilg_dept_name` is filled from dataset `depts`, which yibao.toml does not declare"
+        ) && out.stderr.contains("did you mean `dept`"),
         "{}",
         out.stderr
     );
     assert!(out.stderr.contains("yibao.toml:"), "{}", out.stderr);
-    let w = dictionaries_workspace(&FILLS.replace("take = \"hosp_dept_name\"", "take = \"dept_name\""));
+    let w =
+        dictionaries_workspace(&FILLS.replace("take = \"hosp_dept_name\"", "take = \"dept_name\""));
     let out = w.run(&["check"]);
     out.expect_code(2);
     assert!(
-        out.stderr.contains("is filled from `dept`, which does not map `dept_name`"),
+        out.stderr
+            .contains("is filled from `dept`, which does not map `dept_name`"),
         "{}",
         out.stderr
     );
     let w = dictionaries_workspace("[datasets.fill]\nmed_type = { by = \"setl_id\" }\n");
     let out = w.run(&["check"]);
     out.expect_code(2);
-    assert!(out.stderr.contains("`med_type` is filled from nothing it can use"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`med_type` is filled from nothing it can use"),
+        "{}",
+        out.stderr
+    );
 }

@@ -433,7 +433,9 @@ fn i16_5_excel_damaged_identifiers_are_dirty_and_not_batched() {
     {
         sheet.write_string(r as u32 + 1, 0, *id).unwrap();
         sheet.write_number(r as u32 + 1, 1, *psn).unwrap();
-        sheet.write_string(r as u32 + 1, 2, format!("M{id}")).unwrap();
+        sheet
+            .write_string(r as u32 + 1, 2, format!("M{id}"))
+            .unwrap();
     }
     w.write("data/setl.xlsx", book.save_to_buffer().unwrap());
 
@@ -736,4 +738,42 @@ fn a_diagnosis_in_wm_dise_code_is_checked_against_sex_and_age() {
         let got: Vec<u64> = locations(r).into_iter().map(|(_, r)| r).collect();
         assert_eq!(got, rows, "{id}: {r:#}");
     }
+}
+
+/// Issue 18 item 2: every field the field table types as a code is checked as that code, the
+/// fields nobody wrote a rule for too. Fee lines in the 2301 / FEE_LIST_D field names, by hand.
+#[test]
+fn every_coded_field_of_a_fee_line_is_checked_as_its_code() {
+    let w = Workdir::new();
+    let fields = "feedetl_sn,fee_ocur_time,etip_hosp_code,orders_dr_code,insu_admdvs,hilist_code,oprn_oprt_code,dise_codg";
+    w.write(
+        "data/fee.csv",
+        format!(
+            "{fields}\n\
+             F1,2024-05-01 09:00:00,H32090000001,D320900000001,320900,XA01ABD075A002010100483,99.2503,J18.900\n\
+             F2,2024-05-01 09:00:00,3209001,N320900000001,32090,XJ01CAA04501010113,93.351699999999994,j18.900\n\
+             F3,2024-05-01 09:00:00,,,,,,\n"
+        ),
+    );
+    let columns: String = fields
+        .split(',')
+        .map(|c| format!("\"{c}\" = \"{c}\"\n"))
+        .collect();
+    w.write(
+        "yibao.toml",
+        format!("[[datasets]]\nname = \"fee\"\nkind = \"fee-detail\"\npath = \"data/fee.csv\"\nkey = [\"feedetl_sn\"]\n[datasets.columns]\n{columns}"),
+    );
+    let out = w.run(&["--json", "check"]);
+    out.expect_code(0);
+    let report = out.json();
+    for field in fields.split(',').skip(2) {
+        let r = rule_of(&report, "fee", &format!("code.fee-detail.{field}"));
+        assert_eq!(
+            (r["applicable"].as_u64(), r["failed"].as_u64()),
+            (Some(3), Some(1)),
+            "{field}: {r}"
+        );
+        assert_eq!(locations(r), [("data/fee.csv".to_string(), 3)], "{field}");
+    }
+    assert_eq!(dataset(&report, "fee")["dirty"], 1);
 }

@@ -14,7 +14,7 @@ fn the_builtin_packs_pass_their_own_examples() {
     out.expect_code(0);
     assert!(
         out.stdout
-            .contains("134 rules, 321 examples: 134 passed, 0 failed"),
+            .contains("151 rules, 372 examples: 151 passed, 0 failed"),
         "{}",
         out.stdout
     );

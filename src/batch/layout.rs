@@ -147,9 +147,7 @@ pub fn incomplete(
                 && r.datasets.contains(&ds.kind)
                 && match &r.kind {
                     RuleKind::Required { fields } => fields.iter().any(|f| f == field),
-                    RuleKind::Mapped { field: local } => {
-                        CodeField::national_field(local) == field
-                    }
+                    RuleKind::Mapped { field: local } => CodeField::national_field(local) == field,
                     _ => false,
                 }
         })
@@ -171,7 +169,10 @@ mod tests {
         for kind in DatasetKind::ALL {
             let layout = Layout::of(kind);
             for f in layout.fields(kind) {
-                assert!(kind.allows(f), "{kind}: {f} is in the node but not a field of the kind");
+                assert!(
+                    kind.allows(f),
+                    "{kind}: {f} is in the node but not a field of the kind"
+                );
             }
         }
     }
@@ -179,7 +180,13 @@ mod tests {
     #[test]
     fn the_fee_line_node_needs_its_names() {
         let m = Layout::of(DatasetKind::FeeDetail).mandatory();
-        for f in ["med_type", "bilg_dept_name", "bilg_dr_name", "psn_no", "med_list_codg"] {
+        for f in [
+            "med_type",
+            "bilg_dept_name",
+            "bilg_dr_name",
+            "psn_no",
+            "med_list_codg",
+        ] {
             assert!(m.contains(&f), "{f}");
         }
         let fields = Layout::of(DatasetKind::FeeDetail).fields(DatasetKind::FeeDetail);

@@ -43,7 +43,12 @@ pub fn require_complete(
         layout.infno.unwrap_or("a dictionary"),
         layout.node
     );
-    let list = |v: &[&str]| v.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+    let list = |v: &[&str]| {
+        v.iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let (problem, help) = if !missing.is_empty() {
         (
             format!("its records have no {}, which the node requires", list(&missing)),

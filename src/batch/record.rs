@@ -100,9 +100,16 @@ impl Encoder {
 
     /// The institution of a row (its code and name), for the envelope: `None` when the records
     /// have no institution field or the row leaves it empty.
-    pub fn institution<'v>(&self, values: &[Option<&'v str>]) -> Option<(&'v str, Option<&'v str>)> {
+    pub fn institution<'v>(
+        &self,
+        values: &[Option<&'v str>],
+    ) -> Option<(&'v str, Option<&'v str>)> {
         let (code, name) = self.institution?;
-        let c = values.get(code).copied().flatten().filter(|v| !v.is_empty())?;
+        let c = values
+            .get(code)
+            .copied()
+            .flatten()
+            .filter(|v| !v.is_empty())?;
         let n = name.and_then(|n| values.get(n).copied().flatten().filter(|v| !v.is_empty()));
         Some((c, n))
     }

@@ -166,10 +166,8 @@ pub fn fill(frame: LazyFrame, ds: &Dataset, lookups: &Lookups) -> PolarsResult<L
                 col(by.as_str()).cast(DataType::String).map(
                     move |c: Column| {
                         let s = c.as_materialized_series().str()?.clone();
-                        let out: StringChunked = s
-                            .iter()
-                            .map(|k| k.and_then(|k| lookup.get(k)))
-                            .collect();
+                        let out: StringChunked =
+                            s.iter().map(|k| k.and_then(|k| lookup.get(k))).collect();
                         Ok(out.with_name(s.name().clone()).into_column())
                     },
                     |_, f| Ok(Field::new(f.name().clone(), DataType::String)),

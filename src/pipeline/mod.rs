@@ -19,8 +19,8 @@ use polars::prelude::{DataFrame, PolarsError, Schema, SchemaExt};
 
 use crate::batch::{self, ManifestBatch, Summary};
 use crate::mapping::apply::apply;
-use crate::mapping::fill::{fill, Lookups};
 use crate::mapping::coverage::{self, Coverage, Tally};
+use crate::mapping::fill::{fill, Lookups};
 use crate::report::{self, Report};
 use crate::rules::engine::{self, EngineError, Input, Stop};
 use crate::source::dataset::read_dataset;

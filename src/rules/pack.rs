@@ -12,7 +12,8 @@ use thiserror::Error;
 use toml::Spanned;
 
 use super::{Dimension, Row, Rule, RuleKind, Severity};
-use crate::workspace::{did_you_mean, ConfigError, DatasetKind};
+use crate::codes::Kind;
+use crate::workspace::{did_you_mean, field_type, ConfigError, DatasetKind, FieldType};
 
 /// The packs compiled into yibao: (name, file name, text).
 pub const BUILTIN: &[(&str, &str, &str)] = &[
@@ -68,6 +69,23 @@ struct RawPack {
     dictionaries: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     rule: Vec<Spanned<RawRule>>,
+    #[serde(default)]
+    coded_fields: Option<Spanned<RawCodedFields>>,
+}
+
+/// `[coded_fields]`: every field of the listed kinds that the field table
+/// (`workspace::field_type`) types as a code is checked as that code, one rule per field,
+/// unless a rule of the pack already checks it as a code or `except` names it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCodedFields {
+    /// Prefix of the rules' ids: `<id>.<kind>.<field>`.
+    id: String,
+    severity: Severity,
+    datasets: Vec<DatasetKind>,
+    /// `<kind>.<field>` left to rules written by hand (e.g. an expression).
+    #[serde(default)]
+    except: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -200,6 +218,23 @@ pub fn parse(path: &Path, text: &str) -> Result<Pack, PackError> {
             origin: format!("{}:{line}", path.display()),
         });
     }
+    if let Some(c) = raw.coded_fields {
+        let span = c.span();
+        let c = c.into_inner();
+        let line = text[..span.start].matches('\n').count() + 1;
+        let origin = format!("{}:{line}", path.display());
+        for r in coded_field_rules(&c, &rules, &raw.pack.name, &origin) {
+            if !ids.insert(r.id.clone()) {
+                err(
+                    span.clone(),
+                    format!("rule id `{}` is used twice", r.id),
+                    "made here",
+                    None,
+                );
+            }
+            rules.push(r);
+        }
+    }
     if !errors.is_empty() {
         return Err(fail(errors));
     }
@@ -211,6 +246,120 @@ pub fn parse(path: &Path, text: &str) -> Result<Pack, PackError> {
         dictionaries: raw.dictionaries,
         rules,
     })
+}
+
+/// A well-formed code of a kind and one that is not, for a generated rule's examples.
+fn examples(kind: Kind) -> Option<(&'static str, &'static str)> {
+    Some(match kind {
+        Kind::Diagnosis => ("J18.900", "J18"),
+        Kind::Procedure => ("99.2503", "93.351699999999994"),
+        Kind::Institution => ("H32090000001", "H3209"),
+        Kind::Pharmacy => ("P32090000001", "P3209"),
+        Kind::Doctor => ("D320900000001", "1023"),
+        Kind::Nurse => ("N371003004401", "D371072007682"),
+        Kind::AdminArea => ("320900", "32090"),
+        Kind::ResidentId => ("11010519491231002X", "110105194912310021"),
+        Kind::CreditCode => ("91350200776049653A", "91350203M0001QAY9B"),
+        Kind::DrugStandardCode => ("86900483000019", "86900483000018"),
+        Kind::ApprovalNumber => ("国药准字H20067255", "H20067255"),
+        Kind::Service | Kind::Drug | Kind::Consumable | Kind::DeviceRegistration => return None,
+    })
+}
+
+/// The rules `[coded_fields]` stands for: per listed kind, per field the field table types as a
+/// code (`national-code`, the check digit for the three kinds that have one), skipping fields
+/// a rule of the pack checks as a code already and those `except` names.
+fn coded_field_rules(c: &RawCodedFields, rules: &[Rule], pack: &str, origin: &str) -> Vec<Rule> {
+    let checked = |kind: DatasetKind, field: &str| {
+        rules.iter().any(|r| {
+            r.datasets.contains(&kind)
+                && match &r.kind {
+                    RuleKind::NationalCode { field: f, .. }
+                    | RuleKind::CheckDigit { field: f, .. } => f == field,
+                    _ => false,
+                }
+        })
+    };
+    let mut out = Vec::new();
+    for &kind in &c.datasets {
+        for field in kind.fields() {
+            if checked(kind, field) || c.except.iter().any(|e| *e == format!("{kind}.{field}")) {
+                continue;
+            }
+            let date_field = crate::mapping::apply::date_field(kind)
+                .filter(|d| kind.fields().any(|f| f == *d))
+                .map(str::to_string);
+            let (rule_kind, what, (good, bad)) = match field_type(field) {
+                FieldType::Code(
+                    k @ (Kind::ResidentId | Kind::CreditCode | Kind::DrugStandardCode),
+                ) => {
+                    let Some(e) = examples(k) else { continue };
+                    (
+                        RuleKind::CheckDigit {
+                            field: field.to_string(),
+                            scheme: k,
+                        },
+                        k.title_zh(),
+                        e,
+                    )
+                }
+                FieldType::Code(k) => {
+                    let Some(e) = examples(k) else { continue };
+                    let dated = matches!(k, Kind::Diagnosis | Kind::Procedure);
+                    (
+                        RuleKind::NationalCode {
+                            field: field.to_string(),
+                            family: k.as_str().to_string(),
+                            present: None,
+                            date_field: if dated { date_field.clone() } else { None },
+                        },
+                        k.title_zh(),
+                        e,
+                    )
+                }
+                FieldType::CatalogCode => (
+                    RuleKind::NationalCode {
+                        field: field.to_string(),
+                        family: "catalog".to_string(),
+                        present: None,
+                        date_field: date_field.clone(),
+                    },
+                    "医保目录编码",
+                    ("XA01ABD075A002010100483", "XJ01CAA04501010113"),
+                ),
+                _ => continue,
+            };
+            let example = |v: &str| -> Row { vec![(field.to_string(), v.to_string())] };
+            out.push(Rule {
+                id: format!("{}.{kind}.{field}", c.id),
+                pack: pack.to_string(),
+                title: format!("【{field}】不符合{what}"),
+                title_en: format!(
+                    "{field} is not a well-formed {} code",
+                    rule_kind_family(&rule_kind)
+                ),
+                dimension: Dimension::Validity,
+                severity: c.severity,
+                datasets: vec![kind],
+                when: None,
+                kind: rule_kind,
+                pass: vec![example(good), example("")],
+                fail: vec![example(bad)],
+                other: Vec::new(),
+                codes: Vec::new(),
+                origin: origin.to_string(),
+            });
+        }
+    }
+    out
+}
+
+fn rule_kind_family(k: &RuleKind) -> String {
+    match k {
+        RuleKind::NationalCode { family, .. } => family.clone(),
+        RuleKind::CheckDigit { scheme, .. } => scheme.as_str().to_string(),
+        _ => String::new(),
+    }
 }
 
 /// The columns a SQL expression reads.
@@ -436,4 +585,75 @@ pub enum PackLoadError {
         #[source]
         source: std::io::Error,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PACK: &str = r#"
+[pack]
+name = "p"
+version = "1"
+
+[coded_fields]
+id = "code"
+severity = "error"
+datasets = ["fee-detail", "operation"]
+except = ["operation.fixmedins_code"]
+
+[[rule]]
+id = "fee.bilg_dr_codg.national-code"
+title = "t"
+dimension = "validity"
+severity = "warning"
+datasets = ["fee-detail"]
+kind = "national-code"
+field = "bilg_dr_codg"
+family = "doctor"
+"#;
+
+    #[test]
+    fn coded_fields_become_one_rule_per_field_not_already_checked() {
+        let pack = parse(Path::new("p.toml"), PACK).unwrap();
+        let ids: Vec<&str> = pack.rules.iter().map(|r| r.id.as_str()).collect();
+        // Fee lines: every field typed as a code but the doctor code, which has its own rule.
+        for id in [
+            "code.fee-detail.med_list_codg",
+            "code.fee-detail.hilist_code",
+            "code.fee-detail.orders_dr_code",
+            "code.fee-detail.etip_hosp_code",
+            "code.fee-detail.fixmedins_code",
+            "code.fee-detail.insu_admdvs",
+            "code.fee-detail.oprn_oprt_code",
+            "code.fee-detail.dise_codg",
+            "code.operation.oprn_oprt_code",
+            "code.operation.oper_dr_code",
+            "code.operation.anst_dr_code",
+        ] {
+            assert!(ids.contains(&id), "{id} in {ids:?}");
+        }
+        assert!(!ids.contains(&"code.fee-detail.bilg_dr_codg"), "{ids:?}");
+        assert!(!ids.contains(&"code.operation.fixmedins_code"), "{ids:?}");
+        assert_eq!(ids.len(), 12, "{ids:?}");
+        let dise = pack
+            .rules
+            .iter()
+            .find(|r| r.id == "code.fee-detail.dise_codg")
+            .unwrap();
+        assert_eq!(
+            dise.kind,
+            RuleKind::NationalCode {
+                field: "dise_codg".into(),
+                family: "diagnosis".into(),
+                present: None,
+                date_field: Some("fee_ocur_time".into()),
+            }
+        );
+        assert_eq!(dise.severity, Severity::Error);
+        assert_eq!(
+            dise.fail,
+            vec![vec![("dise_codg".to_string(), "J18".to_string())]]
+        );
+    }
 }

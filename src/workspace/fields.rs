@@ -217,7 +217,8 @@ const DEPARTMENT: &str = "hosp_dept_codg caty hosp_dept_name begntime endtime it
 
 /// Fields of a hospital practitioner: the output of 5102 医执人员信息查询 (执业人员代码 is the
 /// national 医保医师/护士/药师 code), the institution and the department.
-const PRACTITIONER: &str = "prac_psn_code prac_psn_name prac_psn_type psn_cert_type certno prac_psn_no
+const PRACTITIONER: &str =
+    "prac_psn_code prac_psn_name prac_psn_type psn_cert_type certno prac_psn_no
     prac_psn_cert prac_cert_no fixmedins_code hosp_dept_codg";
 
 /// Fields of a designated institution.
