@@ -31,7 +31,7 @@ if ! python3 -c "import duckdb" 2>/dev/null; then
 fi
 
 # NATIONAL_CODES: the real national lists beside the project; check loads the diagnosis list
-# from there when present (setl.dise_no.national-code then checks membership, not only shape).
+# from there when present (setl.dscg_maindiag_code.national-code then checks membership, not only shape).
 NATIONAL_CODES=${NATIONAL_CODES:-../shared/national-codes}
 
 # time_cmd LABEL ROWS CMD...: runs CMD, prints a table row with seconds, rows/s, peak MB.

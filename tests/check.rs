@@ -562,11 +562,11 @@ fn a_list_without_setl_time_is_checked_on_what_it_has() {
         "yibao.toml",
         "[[datasets]]\nname = \"settlements\"\nkind = \"settlement\"\npath = \"data/setl.csv\"\nkey = [\"setl_id\"]\n\n\
          [datasets.columns]\nsetl_id = \"setl_id\"\npsn_no = \"psn_no\"\nadm_time = \"adm_time\"\n\
-         dscg_time = \"dscg_time\"\ndise_no = \"dise_no\"\n",
+         dscg_time = \"dscg_time\"\ndscg_maindiag_code = \"dscg_maindiag_code\"\n",
     );
     w.write(
         "data/setl.csv",
-        "setl_id,psn_no,adm_time,dscg_time,dise_no\r\n\
+        "setl_id,psn_no,adm_time,dscg_time,dscg_maindiag_code\r\n\
          S1,P1,2024-03-01 10:00:00,2024-03-05 09:00:00,A00.000\r\n\
          S2,P2,2024-03-06 10:00:00,2024-03-04 09:00:00,A00.100\r\n\
          S3,P3,2024-03-01,2024-03-02,J18.900\r\n\
@@ -583,7 +583,11 @@ fn a_list_without_setl_time_is_checked_on_what_it_has() {
         order["narrowed"],
         serde_json::json!(["checked without setl_time (not in this dataset)"])
     );
-    let code = rule_of(&report, "settlements", "setl.dise_no.national-code");
+    let code = rule_of(
+        &report,
+        "settlements",
+        "setl.dscg_maindiag_code.national-code",
+    );
     // J18.900 is well formed but not in the sample 2.0.1 list.
     assert_eq!(code["failed"], 1, "{code:#}");
     assert_eq!(
@@ -600,7 +604,7 @@ fn a_list_without_setl_time_is_checked_on_what_it_has() {
         .map(|s| s["id"].as_str().unwrap())
         .collect();
     assert!(!skipped.contains(&"setl.dates.order"));
-    assert!(!skipped.contains(&"setl.dise_no.national-code"));
+    assert!(!skipped.contains(&"setl.dscg_maindiag_code.national-code"));
     // A rule with one of its dates only still cannot compare anything: skipped, and named.
     assert!(skipped.contains(&"setl.timeliness.declared"), "{skipped:?}");
     let ran = d["rules"].as_array().unwrap().len();
@@ -654,7 +658,7 @@ fn a_list_without_setl_time_is_checked_on_what_it_has() {
     assert_eq!(ids(&ran["skipped"]), wanted);
     assert_eq!(
         ids(&ran["narrowed"]),
-        ["setl.dates.order", "setl.dise_no.national-code"]
+        ["setl.dates.order", "setl.dscg_maindiag_code.national-code"]
     );
     let out = w.run(&["--json", "report"]);
     out.expect_code(0);
@@ -707,7 +711,7 @@ fn a_code_is_checked_against_the_version_in_force_at_its_date() {
 
 /// Issue 18: a settlement list that carries its diagnosis in `wm_dise_code` (西医诊断代码, a
 /// field of the 4101 setlinfo node) gets the sex- and age-tied diagnosis rules too, not only
-/// the membership check; `dise_no` lists are judged as before.
+/// the membership check; `dscg_maindiag_code` lists are judged as before.
 #[test]
 fn a_diagnosis_in_wm_dise_code_is_checked_against_sex_and_age() {
     let w = Workdir::new();

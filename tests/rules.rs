@@ -164,7 +164,7 @@ fn bad_sql_and_bad_regex_and_unknown_family_are_named() {
         out.stderr
     );
     let out = malformed(&format!(
-        "{RULE}kind = \"national-code\"\nfield = \"dise_no\"\nfamily = \"diagnosys\"\n"
+        "{RULE}kind = \"national-code\"\nfield = \"dscg_maindiag_code\"\nfamily = \"diagnosys\"\n"
     ));
     assert!(
         out.stderr.contains("unknown code family `diagnosys`"),

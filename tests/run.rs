@@ -151,7 +151,7 @@ fn history_and_change_list_follow_the_data() {
     let setl = &truth["settlements"];
     let lower: Vec<u64> = setl
         .iter()
-        .filter(|(_, rules)| rules.contains("setl.dise_no.national-code"))
+        .filter(|(_, rules)| rules.contains("setl.dscg_maindiag_code.national-code"))
         .map(|(row, _)| *row)
         .collect();
     assert_eq!(lower.len(), 52);
@@ -159,7 +159,7 @@ fn history_and_change_list_follow_the_data() {
     let only_lower = setl
         .values()
         .filter(|rules| {
-            rules.contains("setl.dise_no.national-code")
+            rules.contains("setl.dscg_maindiag_code.national-code")
                 && rules
                     .iter()
                     .filter(|r| *r != "setl.stay.min-one-day")
@@ -207,7 +207,7 @@ fn history_and_change_list_follow_the_data() {
         .collect();
     assert_eq!(newly, vec!["setl.certno.check-digit"; 30]);
     let moved = &report["changes"]["rules_moved"][0];
-    assert_eq!(moved["id"], "setl.dise_no.national-code");
+    assert_eq!(moved["id"], "setl.dscg_maindiag_code.national-code");
     assert_eq!(
         (moved["previous_failed"].as_u64(), moved["failed"].as_u64()),
         (Some(52), Some(0))

@@ -653,7 +653,7 @@ fn each_kind_has_its_national_fields() {
     assert_eq!(
         counts,
         [
-            ("settlement", 123),
+            ("settlement", 125),
             ("fee-detail", 52),
             ("diagnosis", 12),
             ("operation", 18),

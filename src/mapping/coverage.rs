@@ -81,6 +81,7 @@ pub fn name_field(field: &str) -> Option<&'static str> {
         "fixmedins_hilist_id" => Some("fixmedins_hilist_name"),
         "diag_code" => Some("diag_name"),
         "oprn_oprt_code" => Some("oprn_oprt_name"),
+        "dscg_maindiag_code" => Some("dscg_maindiag_name"),
         "dise_no" => Some("dise_name"),
         _ => None,
     }

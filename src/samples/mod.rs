@@ -96,18 +96,22 @@ pub const DEFECTS: &[Defect] = &[
     defect(
         "setl.lower_case_diag",
         0.02,
-        &["setl.dise_no.national-code"],
+        &["setl.dscg_maindiag_code.national-code"],
     ), // k40.900x003
     defect(
         "setl.dscg_before_adm",
         0.003,
         &["setl.dates.order", "setl.stay.min-one-day"],
     ),
-    defect("setl.symptom_main_diag", 0.005, &["setl.dise_no.principal"]), // R18.x00 as principal
+    defect(
+        "setl.symptom_main_diag",
+        0.005,
+        &["setl.dscg_maindiag_code.principal"],
+    ), // R18.x00 as principal
     defect(
         "setl.sex_diag_conflict",
         0.003,
-        &["setl.dise_no.female-only"],
+        &["setl.dscg_maindiag_code.female-only"],
     ), // N80.900 on a man
     defect("setl.unbalanced", 0.004, &["setl.amount.detail-sum"]), // total != sum of its lines
     defect("fee.duplicate_line", 0.001, &["fee.unique.feedetl_sn"]), // the same line twice
@@ -125,7 +129,7 @@ pub const DEFECTS: &[Defect] = &[
     defect(
         "setl.unmapped_diagnosis",
         0.0,
-        &["setl.dise_no.national-code"],
+        &["setl.dscg_maindiag_code.national-code"],
     ), // a legacy code the crosswalk leaves out
     defect("oprn.end_before_begin", 0.03, &["oprn.times.order"]),
     defect(
@@ -762,7 +766,7 @@ key = ["setl_id"]
 "入院时间" = "adm_time"
 "出院时间" = "dscg_time"
 "结算时间" = "setl_time"
-"主诊断编码" = "dise_no"
+"主诊断编码" = "dscg_maindiag_code"
 "医疗费总额" = "medfee_sumamt"
 "基金支付总额" = "fund_pay_sumamt"
 "个人支付金额" = "psn_pay"

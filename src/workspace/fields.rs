@@ -128,9 +128,7 @@ pub enum FieldType {
 pub fn field_type(field: &str) -> FieldType {
     let code = |k| FieldType::Code(k);
     match field {
-        "diag_code" | "wm_dise_code" | "dscg_maindiag_code" | "dise_no" | "dise_codg" => {
-            code(Kind::Diagnosis)
-        }
+        "diag_code" | "wm_dise_code" | "dscg_maindiag_code" | "dise_codg" => code(Kind::Diagnosis),
         "oprn_oprt_code" => code(Kind::Procedure),
         "med_list_codg" | "hilist_code" => FieldType::CatalogCode,
         "fixmedins_code" | "acp_optins_code" | "etip_hosp_code" => code(Kind::Institution),
@@ -183,7 +181,8 @@ const SETTLEMENT: &str = "setl_id mdtrt_id init_setl_id medins_setl_id psn_no ps
     med_type setl_type clr_type clr_way psn_setlway medfee_sumamt fulamt_ownpay_amt overlmt_selfpay preselfpay_amt
     inscp_amt hifp_pay pool_prop_selfpay cvlserv_pay hifes_pay hifmi_pay hifob_pay maf_pay othfund_pay fund_pay_sumamt
     psn_pay psn_selfpay psn_ownpay acct_pay psn_cashpay cash_payamt balc refd_setl_flag vali_flag hi_paymtd hsorg
-    hsorg_opter medins_fill_dept medins_fill_psn stas_type dise_no dise_name mdtrtarea_admvs";
+    hsorg_opter medins_fill_dept medins_fill_psn stas_type dise_no dise_name mdtrtarea_admvs
+    dscg_maindiag_code dscg_maindiag_name";
 
 /// Fields of a fee line (FEE_LIST_D and 2301/2204 feedetail).
 const FEE_DETAIL: &str = "feedetl_sn init_feedetl_sn bkkp_sn mdtrt_id setl_id drord_no rx_drord_no rxno psn_no med_type
