@@ -781,3 +781,248 @@ fn every_coded_field_of_a_fee_line_is_checked_as_its_code() {
     }
     assert_eq!(dataset(&report, "fee")["dirty"], 1);
 }
+
+/// A second, independent generator (issue 18): settlement lists in the national field names of
+/// 4101 setlinfo / SETL_D (`../shared/reference/nhsa_interface_fields.md`), GBK with CRLF, not
+/// yibao's generator, with seven defect kinds injected at known counts. Its own PRNG, its own
+/// resident IDs (GB 11643 computed here) and diagnosis codes drawn from the sample 医保版 list.
+mod national_layout {
+    use super::*;
+
+    /// xorshift64*: nothing shared with `yibao::samples`.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn chance(&mut self, per_mille: u64) -> bool {
+            self.below(1000) < per_mille
+        }
+    }
+
+    /// GB 11643: the check character of the first 17 digits.
+    fn check_char(body: &str) -> char {
+        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        let sum: u32 = body
+            .chars()
+            .zip(W)
+            .map(|(c, w)| c.to_digit(10).unwrap() * w)
+            .sum();
+        b"10X98765432"[(sum % 11) as usize] as char
+    }
+
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+    enum Defect {
+        /// A man with a diagnosis for women only in 西医诊断代码.
+        SexConflict,
+        /// A well-formed diagnosis code the national list does not hold.
+        UnknownCode,
+        /// Admitted after discharge (the list has no 结算时间).
+        AdmittedAfterDischarge,
+        /// The setl_id of an earlier record.
+        RepeatedId,
+        /// A resident ID whose check character is wrong.
+        BadCheckDigit,
+        /// No 人员编号.
+        NoPerson,
+        /// 医疗费总额 ≠ 基金支付 + 个人支付.
+        Unbalanced,
+    }
+
+    const HEADER: &str = "setl_id,mdtrt_id,psn_no,psn_name,gend,brdy,certno,fixmedins_code,adm_time,dscg_time,wm_dise_code,medfee_sumamt,fund_pay_sumamt,psn_pay";
+
+    /// `n` records: the GBK bytes and, per 1-based line, the defects of that record.
+    fn generate(n: usize, seed: u64) -> (Vec<u8>, BTreeMap<u64, BTreeSet<Defect>>) {
+        let list =
+            std::fs::read_to_string(common::repo_file("samples/national/diagnosis_2.0.1.csv"))
+                .unwrap();
+        let codes: Vec<String> = list
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split(',').nth(9).map(str::to_string))
+            .collect();
+        let neutral: Vec<&String> = codes.iter().filter(|c| c.starts_with(['J', 'K'])).collect();
+        let female: Vec<&String> = codes
+            .iter()
+            .filter(|c| {
+                c.starts_with("N76")
+                    || c.starts_with("N87")
+                    || c.starts_with("N89")
+                    || c.starts_with('O')
+            })
+            .collect();
+        let unknown = ["J18.900", "K35.800", "J06.900", "K29.700"];
+        for u in unknown {
+            assert!(!codes.iter().any(|c| c == u), "{u} is in the list");
+        }
+        let mut r = Rng(seed);
+        let mut text = String::from(HEADER);
+        text.push_str("\r\n");
+        let mut truth: BTreeMap<u64, BTreeSet<Defect>> = BTreeMap::new();
+        let mut ids: Vec<String> = Vec::new();
+        for i in 0..n {
+            let line = i as u64 + 2;
+            let mut defects = BTreeSet::new();
+            let mut setl_id = format!("S{:012}", 7_000_000 + i);
+            if i > 10 && r.chance(8) {
+                setl_id = ids[r.below(ids.len() as u64) as usize].clone();
+                defects.insert(Defect::RepeatedId);
+            }
+            ids.push(setl_id.clone());
+            let man = r.chance(500);
+            let (y, m, d) = (1940 + r.below(70), 1 + r.below(12), 1 + r.below(28));
+            let body = format!("320902{y:04}{m:02}{d:02}{:03}", r.below(1000));
+            let mut certno = format!("{body}{}", check_char(&body));
+            if r.chance(12) {
+                let wrong = if certno.ends_with('1') { '2' } else { '1' };
+                certno.pop();
+                certno.push(wrong);
+                defects.insert(Defect::BadCheckDigit);
+            }
+            let mut psn_no = format!("3209{:012}", r.below(1_000_000_000));
+            if r.chance(6) {
+                psn_no.clear();
+                defects.insert(Defect::NoPerson);
+            }
+            let mut code = neutral[r.below(neutral.len() as u64) as usize].clone();
+            if man && r.chance(40) {
+                code = female[r.below(female.len() as u64) as usize].clone();
+                defects.insert(Defect::SexConflict);
+            } else if r.chance(15) {
+                code = unknown[r.below(unknown.len() as u64) as usize].to_string();
+                defects.insert(Defect::UnknownCode);
+            }
+            let month = 1 + r.below(12);
+            let day = 1 + r.below(20);
+            let stay = 1 + r.below(8);
+            let (mut adm, mut dscg) = (
+                format!("2024-{month:02}-{day:02} {:02}:15:00", 8 + r.below(10)),
+                format!("2024-{month:02}-{:02} 10:00:00", day + stay),
+            );
+            if r.chance(9) {
+                std::mem::swap(&mut adm, &mut dscg);
+                defects.insert(Defect::AdmittedAfterDischarge);
+            }
+            let total = 10_000 + r.below(2_000_000);
+            let fund = total * (50 + r.below(40)) / 100;
+            let mut psn = total - fund;
+            if r.chance(10) {
+                psn += 100 * (1 + r.below(9));
+                defects.insert(Defect::Unbalanced);
+            }
+            let cents = |c: u64| format!("{}.{:02}", c / 100, c % 100);
+            text.push_str(&format!(
+                "{setl_id},M{:012},{psn_no},{}{},{},{y:04}-{m:02}-{d:02},{certno},H320900{:05},{adm},{dscg},{code},{},{},{}\r\n",
+                8_000_000 + i,
+                ["张", "王", "李", "赵"][r.below(4) as usize],
+                ["伟", "芳", "娜", "强"][r.below(4) as usize],
+                if man { 1 } else { 2 },
+                1 + r.below(300),
+                cents(total),
+                cents(fund),
+                cents(psn),
+            ));
+            if !defects.is_empty() {
+                truth.insert(line, defects);
+            }
+        }
+        let (bytes, _, _) = encoding_rs::GBK.encode(&text);
+        (bytes.into_owned(), truth)
+    }
+
+    #[test]
+    fn a_national_layout_settlement_list_is_judged_exactly() {
+        let n = 20_000;
+        let (bytes, truth) = generate(n, 0x5EED_18);
+        let w = Workdir::new();
+        w.write("data/setl.csv", &bytes);
+        let columns: String = HEADER
+            .split(',')
+            .map(|c| format!("\"{c}\" = \"{c}\"\n"))
+            .collect();
+        w.write(
+            "yibao.toml",
+            format!(
+                "[[areas]]\ncode = \"320900\"\nname = \"盐城市\"\n\n[code_sets]\ndiagnosis = \"2.0.1\"\n\n\
+                 [[datasets]]\nname = \"setl\"\nkind = \"settlement\"\npath = \"data/setl.csv\"\nencoding = \"gbk\"\nkey = [\"setl_id\"]\n[datasets.columns]\n{columns}"
+            ),
+        );
+        w.import_codes("diagnosis", "2.0.1", "samples/national/diagnosis_2.0.1.csv");
+        let out = w.run(&["--json", "check"]);
+        out.expect_code(0);
+        let report = out.json();
+        let count = |d: Defect| truth.values().filter(|s| s.contains(&d)).count() as u64;
+        let rows_of = |d: Defect| -> Vec<u64> {
+            truth
+                .iter()
+                .filter(|(_, s)| s.contains(&d))
+                .map(|(l, _)| *l)
+                .collect()
+        };
+        for (defect, rule) in [
+            (Defect::SexConflict, "setl.wm_dise_code.female-only"),
+            (Defect::UnknownCode, "setl.wm_dise_code.national-code"),
+            (Defect::AdmittedAfterDischarge, "setl.dates.order"),
+            (Defect::RepeatedId, "setl.unique.setl_id"),
+            (Defect::BadCheckDigit, "setl.certno.check-digit"),
+            (Defect::NoPerson, "setl.required.psn_no"),
+            (Defect::Unbalanced, "setl.amount.fund-plus-personal"),
+        ] {
+            let r = rule_of(&report, "setl", rule);
+            assert!(
+                count(defect) > 20,
+                "{defect:?}: only {} injected",
+                count(defect)
+            );
+            assert_eq!(
+                r["failed"].as_u64(),
+                Some(count(defect)),
+                "{defect:?} / {rule}: {r}"
+            );
+            assert_eq!(r["applicable"].as_u64(), Some(n as u64), "{rule}");
+            let sampled: Vec<u64> = locations(r).into_iter().map(|(_, l)| l).collect();
+            assert!(
+                sampled.iter().all(|l| rows_of(defect).contains(l)),
+                "{rule} flags a row the generator did not break: {sampled:?}"
+            );
+        }
+        // Every record with a defect is dirty, and none without.
+        let d = dataset(&report, "setl");
+        assert_eq!(d["records"], n as u64);
+        assert_eq!(
+            d["dirty"].as_u64(),
+            Some(truth.len() as u64),
+            "{}",
+            d["dirty"]
+        );
+        // The rejects name exactly the broken lines.
+        let run = std::fs::read_dir(w.path().join("out"))
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
+        let rejects = std::fs::read_to_string(run.join("rejects/setl.csv")).unwrap();
+        let mut rows: BTreeSet<u64> = BTreeSet::new();
+        for l in rejects.lines().skip(1) {
+            let f: Vec<&str> = l.split(',').collect();
+            let (row, rules) = (f[2].parse::<u64>().unwrap(), f[3]);
+            if rules.split(';').any(|r| !r.starts_with("read.")) {
+                rows.insert(row);
+            }
+        }
+        assert_eq!(rows, truth.keys().copied().collect::<BTreeSet<u64>>());
+        // The figures a person reads.
+        let rate = d["rate"].as_f64().unwrap();
+        assert!(
+            (rate - truth.len() as f64 / n as f64).abs() < 1e-9,
+            "{rate}"
+        );
+    }
+}
