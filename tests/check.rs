@@ -1026,3 +1026,221 @@ mod national_layout {
         );
     }
 }
+
+/// The same for fee lines: 2301 feedetail / FEE_LIST_D field names, GBK with CRLF, eight defect
+/// kinds at known counts, national service codes from the sample table.
+mod national_layout_fees {
+    use super::*;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            // splitmix64
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn chance(&mut self, per_mille: u64) -> bool {
+            self.below(1000) < per_mille
+        }
+    }
+
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+    enum Defect {
+        AmountMismatch,
+        UnknownCode,
+        /// A code the table lists as no longer in force (有效标志 0).
+        RetiredCode,
+        DuplicateLine,
+        NoDepartment,
+        NotADepartmentCode,
+        NoDoctorName,
+        NurseAsDoctor,
+        NoMedType,
+    }
+
+    const HEADER: &str = "feedetl_sn,mdtrt_id,setl_id,psn_no,med_type,fee_ocur_time,med_list_codg,medins_list_codg,medins_list_name,cnt,pric,det_item_fee_sumamt,bilg_dept_codg,bilg_dept_name,bilg_dr_codg,bilg_dr_name,fixmedins_code";
+
+    fn generate(n: usize, seed: u64) -> (Vec<u8>, BTreeMap<u64, BTreeSet<Defect>>) {
+        let raw = std::fs::read(common::repo_file("samples/national/service_gbk.csv")).unwrap();
+        let (table, _, _) = encoding_rs::GBK.decode(&raw);
+        // (code, name, in force): the table's 有效标志 0 marks a retired code.
+        let items: Vec<(String, String, bool)> = table
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f.len() > 1 && f[0].len() == 15)
+                    .then(|| (f[0].to_string(), f[1].to_string(), f.last() != Some(&"0")))
+            })
+            .collect();
+        assert_eq!(items.iter().filter(|i| !i.2).count(), 2);
+        let known: BTreeSet<&str> = items.iter().map(|(c, _, _)| c.as_str()).collect();
+        let depts = [
+            ("A03", "内科"),
+            ("A04", "外科"),
+            ("A07", "儿科"),
+            ("A12", "口腔科"),
+        ];
+        let mut r = Rng(seed);
+        let mut text = format!("{HEADER}\r\n");
+        let mut truth: BTreeMap<u64, BTreeSet<Defect>> = BTreeMap::new();
+        let mut line = 1u64;
+        let mut last = String::new();
+        for i in 0..n {
+            line += 1;
+            let mut defects = BTreeSet::new();
+            if i > 0 && r.chance(5) {
+                // The previous line again, byte for byte: a second record with its key.
+                text.push_str(&last);
+                let mut d = truth.get(&(line - 1)).cloned().unwrap_or_default();
+                d.insert(Defect::DuplicateLine);
+                truth.insert(line, d);
+                continue;
+            }
+            let visit = i / 12;
+            let (code, name, in_force) = &items[r.below(items.len() as u64) as usize];
+            let mut code = code.clone();
+            if !in_force {
+                defects.insert(Defect::RetiredCode);
+            } else if r.chance(10) {
+                // The same item with a 加收 suffix nobody published.
+                code.replace_range(13..15, "97");
+                assert!(!known.contains(code.as_str()));
+                defects.insert(Defect::UnknownCode);
+            }
+            let cnt = 1 + r.below(9);
+            let pric = 100 + r.below(50_000);
+            let mut amount = cnt * pric;
+            if r.chance(7) {
+                amount += 100 * (1 + r.below(5));
+                defects.insert(Defect::AmountMismatch);
+            }
+            let (mut dept, dept_name) = depts[r.below(depts.len() as u64) as usize];
+            if r.chance(6) {
+                dept = "";
+                defects.insert(Defect::NoDepartment);
+            } else if r.chance(6) {
+                dept = "内一科";
+                defects.insert(Defect::NotADepartmentCode);
+            }
+            let mut dr = format!("D320900{:06}", 1 + r.below(500));
+            if r.chance(5) {
+                dr.replace_range(0..1, "N");
+                defects.insert(Defect::NurseAsDoctor);
+            }
+            let mut dr_name = ["张伟", "王芳", "李娜"][r.below(3) as usize];
+            if r.chance(5) {
+                dr_name = "";
+                defects.insert(Defect::NoDoctorName);
+            }
+            let mut med_type = "21";
+            if r.chance(4) {
+                med_type = "";
+                defects.insert(Defect::NoMedType);
+            }
+            let cents = |c: u64| format!("{}.{:02}", c / 100, c % 100);
+            last = format!(
+                "F{:010},M{visit:09},S{visit:09},3209{:012},{med_type},2024-{:02}-{:02} {:02}:{:02}:00,{code},L{:05},{name},{cnt},{},{},{dept},{dept_name},{dr},{dr_name},H320900{:05}\r\n",
+                i,
+                visit * 7 % 1_000_000,
+                1 + r.below(12),
+                1 + r.below(28),
+                8 + r.below(12),
+                r.below(60),
+                r.below(40),
+                cents(pric),
+                cents(amount),
+                1 + visit % 40,
+            );
+            text.push_str(&last);
+            if !defects.is_empty() {
+                truth.insert(line, defects);
+            }
+        }
+        let (bytes, _, _) = encoding_rs::GBK.encode(&text);
+        (bytes.into_owned(), truth)
+    }
+
+    #[test]
+    fn national_layout_fee_lines_are_judged_exactly() {
+        let n = 20_000;
+        let (bytes, truth) = generate(n, 0xFEE_2301);
+        let w = Workdir::new();
+        w.write("data/fee.csv", &bytes);
+        let columns: String = HEADER
+            .split(',')
+            .map(|c| format!("\"{c}\" = \"{c}\"\n"))
+            .collect();
+        w.write(
+            "yibao.toml",
+            format!(
+                "[[areas]]\ncode = \"320900\"\nname = \"盐城市\"\n\n[code_sets]\nservice = \"x\"\n\n\
+                 [[datasets]]\nname = \"fee\"\nkind = \"fee-detail\"\npath = \"data/fee.csv\"\nencoding = \"gbk\"\nkey = [\"feedetl_sn\"]\n[datasets.columns]\n{columns}"
+            ),
+        );
+        w.import_codes("service", "x", "samples/national/service_gbk.csv");
+        let out = w.run(&["--json", "check"]);
+        out.expect_code(0);
+        let report = out.json();
+        let records = n as u64;
+        let count = |d: Defect| truth.values().filter(|s| s.contains(&d)).count() as u64;
+        // A duplicated line fails as a repeat and again for whatever its first copy has.
+        let either = |a: Defect, b: Defect| {
+            truth
+                .values()
+                .filter(|s| s.contains(&a) || s.contains(&b))
+                .count() as u64
+        };
+        let code = rule_of(&report, "fee", "fee.med_list_codg.national-code");
+        assert_eq!(
+            code["failed"].as_u64(),
+            Some(either(Defect::UnknownCode, Defect::RetiredCode)),
+            "{code}"
+        );
+        assert!(count(Defect::RetiredCode) > 500 && count(Defect::UnknownCode) > 20);
+        for (defect, rule) in [
+            (Defect::AmountMismatch, "fee.amount.line-product"),
+            (Defect::DuplicateLine, "fee.unique.feedetl_sn"),
+            (Defect::NoDepartment, "fee.required.bilg_dept_codg"),
+            (Defect::NotADepartmentCode, "fee.bilg_dept_codg.allowed"),
+            (Defect::NoDoctorName, "fee.required.bilg_dr"),
+            (Defect::NurseAsDoctor, "fee.bilg_dr_codg.national-code"),
+            (Defect::NoMedType, "fee.required.med_type"),
+        ] {
+            let r = rule_of(&report, "fee", rule);
+            assert!(
+                count(defect) > 20,
+                "{defect:?}: only {} injected",
+                count(defect)
+            );
+            assert_eq!(
+                r["failed"].as_u64(),
+                Some(count(defect)),
+                "{defect:?} / {rule}: {r}"
+            );
+            assert_eq!(r["applicable"].as_u64(), Some(records), "{rule}");
+        }
+        let d = dataset(&report, "fee");
+        assert_eq!(d["records"], records);
+        assert_eq!(d["dirty"].as_u64(), Some(truth.len() as u64));
+        let run = std::fs::read_dir(w.path().join("out"))
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
+        let rejects = std::fs::read_to_string(run.join("rejects/fee.csv")).unwrap();
+        let rows: BTreeSet<u64> = rejects
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(2).unwrap().parse::<u64>().unwrap())
+            .collect();
+        assert_eq!(rows, truth.keys().copied().collect::<BTreeSet<u64>>());
+    }
+}
