@@ -813,6 +813,33 @@ def main():
             else:
                 source[nat_field] = nat
                 cols.append(nat_field)
+        # fills (src/mapping/fill.rs): the record's own value, else a constant or the value
+        # of the other dataset's record whose `match` field equals this one's `by` (none
+        # when that dataset gives the key two values). The other table is read before its
+        # crosswalks, which the fills of the generated workspaces do not depend on.
+        for field, f in (ds.get("fill") or {}).items():
+            if "value" in f:
+                filled = lit(f["value"])
+            else:
+                other, by = f["from"], f["by"]
+                match, take = f.get("match", by), f.get("take", field)
+                if other not in tables or match not in fields[other] or take not in fields[other] \
+                        or by not in source:
+                    notes.append(f"{name}.{field}: filled from `{other}`, which this run does not load")
+                    continue
+                lt = f"fill{len(joins)}"
+                ot = tables[other]
+                joins.append(
+                    f"LEFT JOIN (SELECT CAST({q(match)} AS VARCHAR) AS k, CASE WHEN "
+                    f"count(DISTINCT {q(take)}) = 1 THEN min({q(take)}) END AS v FROM {ot} "
+                    f"WHERE nullif({q(match)}, '') IS NOT NULL AND nullif({q(take)}, '') IS NOT NULL "
+                    f"GROUP BY 1) {lt} ON {lt}.k = CAST({source[by]} AS VARCHAR)")
+                filled = f"{lt}.v"
+            if field in source:
+                source[field] = f"coalesce(nullif({source[field]}, ''), {filled})"
+            else:
+                source[field] = filled
+                cols.append(field)
         typed = {f: field_type(f) for f in cols if field_type(f) and not f.startswith("_")}
         ids = [i for i in active[name] if i in rules]
         c = Ctx(typed, books, dictionaries, refs, sums, {}, notes)

@@ -28,39 +28,72 @@ pub struct Lookup {
     hasher: RandomState,
     index: HashMap<u64, u32>,
     values: Vec<String>,
+    /// `values` by value, once there are more than [`LINEAR_VALUES`].
+    by_value: HashMap<String, u32>,
 }
+
+/// Taken values looked up by a scan; past this many, by a map.
+const LINEAR_VALUES: usize = 16;
+
+/// Rows of the other dataset read at once while building a lookup.
+const BUILD_ROWS: IdxSize = 1 << 18;
 
 impl Lookup {
     /// A lookup from (matched, taken) pairs; empty ones are left out.
     pub fn new<'a>(pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Lookup {
-        let hasher = RandomState::new();
-        let mut index: HashMap<u64, u32> = HashMap::new();
-        let mut values: Vec<String> = Vec::new();
-        let mut interned: HashMap<String, u32> = HashMap::new();
+        let mut l = Lookup {
+            hasher: RandomState::new(),
+            index: HashMap::new(),
+            values: Vec::new(),
+            by_value: HashMap::new(),
+        };
+        l.extend(pairs);
+        l
+    }
+
+    /// Add (matched, taken) pairs.
+    pub fn extend<'a>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+    ) {
         for (k, v) in pairs {
             let (Some(k), Some(v)) = (k, v) else { continue };
             if k.is_empty() || v.is_empty() {
                 continue;
             }
-            let vi = match interned.get(v) {
-                Some(&i) => i,
-                None => {
-                    let i = values.len() as u32;
-                    values.push(v.to_string());
-                    interned.insert(v.to_string(), i);
-                    i
+            // Distinct taken values are mostly few (medical types): a scan until they are not.
+            let vi = if self.values.len() < LINEAR_VALUES {
+                match self.values.iter().position(|x| x == v) {
+                    Some(i) => i as u32,
+                    None => {
+                        self.values.push(v.to_string());
+                        (self.values.len() - 1) as u32
+                    }
                 }
+            } else {
+                self.intern(v)
             };
-            let entry = index.entry(hasher.hash_one(k)).or_insert(vi);
+            let entry = self.index.entry(self.hasher.hash_one(k)).or_insert(vi);
             if *entry != vi {
                 *entry = AMBIGUOUS;
             }
         }
-        Lookup {
-            hasher,
-            index,
-            values,
+    }
+
+    /// The index of `v` among many values (names of thousands of doctors).
+    fn intern(&mut self, v: &str) -> u32 {
+        if self.by_value.is_empty() {
+            for (i, x) in self.values.iter().enumerate() {
+                self.by_value.insert(x.clone(), i as u32);
+            }
         }
+        if let Some(&i) = self.by_value.get(v) {
+            return i;
+        }
+        self.values.push(v.to_string());
+        let i = (self.values.len() - 1) as u32;
+        self.by_value.insert(v.to_string(), i);
+        i
     }
 
     /// The value taken for `key`, when there is exactly one.
@@ -115,19 +148,28 @@ impl Lookups {
         frame: LazyFrame,
     ) -> PolarsResult<()> {
         let schema = frame.clone().collect_schema()?;
-        let lookup = if schema.contains(&matching) && schema.contains(&take) {
-            let df = frame
-                .select([
-                    col(matching.as_str()).cast(DataType::String),
-                    col(take.as_str()).cast(DataType::String),
-                ])
-                .collect()?;
-            let k = df.columns()[0].str()?;
-            let v = df.columns()[1].str()?;
-            Lookup::new(k.iter().zip(v.iter()))
-        } else {
-            Lookup::new(std::iter::empty())
-        };
+        let mut lookup = Lookup::new(std::iter::empty());
+        if schema.contains(&matching) && schema.contains(&take) {
+            // A slice at a time, so the other dataset's two columns are never all in memory.
+            let mut offset: i64 = 0;
+            loop {
+                let df = frame
+                    .clone()
+                    .slice(offset, BUILD_ROWS)
+                    .select([
+                        col(matching.as_str()).cast(DataType::String),
+                        col(take.as_str()).cast(DataType::String),
+                    ])
+                    .collect()?;
+                let k = df.columns()[0].str()?;
+                let v = df.columns()[1].str()?;
+                lookup.extend(k.iter().zip(v.iter()));
+                if df.height() < BUILD_ROWS as usize {
+                    break;
+                }
+                offset += df.height() as i64;
+            }
+        }
         self.0.insert((from, matching, take), Arc::new(lookup));
         Ok(())
     }
@@ -191,6 +233,20 @@ pub fn fill(frame: LazyFrame, ds: &Dataset, lookups: &Lookups) -> PolarsResult<L
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_values_are_interned_once() {
+        let names: Vec<String> = (0..100).map(|i| format!("医生{i}")).collect();
+        let keys: Vec<String> = (0..300).map(|i| format!("D{i}")).collect();
+        let l = Lookup::new(
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| (Some(k.as_str()), Some(names[i % 100].as_str()))),
+        );
+        assert_eq!(l.values.len(), 100);
+        assert_eq!(l.get("D0"), Some("医生0"));
+        assert_eq!(l.get("D250"), Some("医生50"));
+    }
 
     #[test]
     fn a_value_given_two_ways_fills_nothing() {
