@@ -1027,11 +1027,7 @@ fn dictionaries_workspace(fill: &str) -> Workdir {
         "data/staff.csv",
         "医师代码,姓名,类别\nD320900000001,张伟,1\nD320900000002,王芳,1\nD320900000003,李娜,1\nD320900000003,李丽,1\n",
     );
-    let ident = |cols: &str| {
-        cols.split(',')
-            .map(|c| format!("\"{c}\" = \"{c}\"\n"))
-            .collect::<String>()
-    };
+    let ident = common::identity_columns;
     w.write(
         "yibao.toml",
         format!(

@@ -759,10 +759,7 @@ fn every_coded_field_of_a_fee_line_is_checked_as_its_code() {
              F3,2024-05-01 09:00:00,,,,,,\n"
         ),
     );
-    let columns: String = fields
-        .split(',')
-        .map(|c| format!("\"{c}\" = \"{c}\"\n"))
-        .collect();
+    let columns = common::identity_columns(fields);
     w.write(
         "yibao.toml",
         format!("[[datasets]]\nname = \"fee\"\nkind = \"fee-detail\"\npath = \"data/fee.csv\"\nkey = [\"feedetl_sn\"]\n[datasets.columns]\n{columns}"),
@@ -782,6 +779,42 @@ fn every_coded_field_of_a_fee_line_is_checked_as_its_code() {
     assert_eq!(dataset(&report, "fee")["dirty"], 1);
 }
 
+/// A workspace of one GBK file in the national field names (`header`), checked against the code
+/// set `(family, version, sample file)`.
+fn national_layout_workspace(
+    file: &str,
+    bytes: &[u8],
+    header: &str,
+    dataset: (&str, &str, &str),
+    codes: (&str, &str, &str),
+) -> Workdir {
+    let (name, kind, key) = dataset;
+    let (family, version, table) = codes;
+    let w = Workdir::new();
+    w.write(file, bytes);
+    w.write(
+        "yibao.toml",
+        format!(
+            "[[areas]]\ncode = \"320900\"\nname = \"盐城市\"\n\n[code_sets]\n{family} = \"{version}\"\n\n\
+             [[datasets]]\nname = \"{name}\"\nkind = \"{kind}\"\npath = \"{file}\"\nencoding = \"gbk\"\nkey = [\"{key}\"]\n[datasets.columns]\n{}",
+            common::identity_columns(header)
+        ),
+    );
+    w.import_codes(family, version, table);
+    w
+}
+
+/// The rows the latest run's rejects name for `dataset`.
+fn rejected(w: &Workdir, dataset: &str) -> BTreeSet<u64> {
+    let run = std::fs::read_dir(w.path().join("out"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .max()
+        .unwrap();
+    common::rejected_rows(&run.join("rejects").join(format!("{dataset}.csv")))
+}
+
 /// A second, independent generator (issue 18): settlement lists in the national field names of
 /// 4101 setlinfo / SETL_D (`../shared/reference/nhsa_interface_fields.md`), GBK with CRLF, not
 /// yibao's generator, with seven defect kinds injected at known counts. Its own PRNG, its own
@@ -790,7 +823,7 @@ mod national_layout {
     use super::*;
 
     /// xorshift64*: nothing shared with `yibao::samples`.
-    struct Rng(u64);
+    pub(super) struct Rng(pub(super) u64);
     impl Rng {
         fn next(&mut self) -> u64 {
             self.0 ^= self.0 >> 12;
@@ -798,10 +831,10 @@ mod national_layout {
             self.0 ^= self.0 >> 27;
             self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
         }
-        fn below(&mut self, n: u64) -> u64 {
+        pub(super) fn below(&mut self, n: u64) -> u64 {
             self.next() % n
         }
-        fn chance(&mut self, per_mille: u64) -> bool {
+        pub(super) fn chance(&mut self, per_mille: u64) -> bool {
             self.below(1000) < per_mille
         }
     }
@@ -940,20 +973,13 @@ mod national_layout {
     fn a_national_layout_settlement_list_is_judged_exactly() {
         let n = 20_000;
         let (bytes, truth) = generate(n, 0x5EED_18);
-        let w = Workdir::new();
-        w.write("data/setl.csv", &bytes);
-        let columns: String = HEADER
-            .split(',')
-            .map(|c| format!("\"{c}\" = \"{c}\"\n"))
-            .collect();
-        w.write(
-            "yibao.toml",
-            format!(
-                "[[areas]]\ncode = \"320900\"\nname = \"盐城市\"\n\n[code_sets]\ndiagnosis = \"2.0.1\"\n\n\
-                 [[datasets]]\nname = \"setl\"\nkind = \"settlement\"\npath = \"data/setl.csv\"\nencoding = \"gbk\"\nkey = [\"setl_id\"]\n[datasets.columns]\n{columns}"
-            ),
+        let w = national_layout_workspace(
+            "data/setl.csv",
+            &bytes,
+            HEADER,
+            ("setl", "settlement", "setl_id"),
+            ("diagnosis", "2.0.1", "samples/national/diagnosis_2.0.1.csv"),
         );
-        w.import_codes("diagnosis", "2.0.1", "samples/national/diagnosis_2.0.1.csv");
         let out = w.run(&["--json", "check"]);
         out.expect_code(0);
         let report = out.json();
@@ -1002,22 +1028,10 @@ mod national_layout {
             d["dirty"]
         );
         // The rejects name exactly the broken lines.
-        let run = std::fs::read_dir(w.path().join("out"))
-            .unwrap()
-            .flatten()
-            .next()
-            .unwrap()
-            .path();
-        let rejects = std::fs::read_to_string(run.join("rejects/setl.csv")).unwrap();
-        let mut rows: BTreeSet<u64> = BTreeSet::new();
-        for l in rejects.lines().skip(1) {
-            let f: Vec<&str> = l.split(',').collect();
-            let (row, rules) = (f[2].parse::<u64>().unwrap(), f[3]);
-            if rules.split(';').any(|r| !r.starts_with("read.")) {
-                rows.insert(row);
-            }
-        }
-        assert_eq!(rows, truth.keys().copied().collect::<BTreeSet<u64>>());
+        assert_eq!(
+            rejected(&w, "setl"),
+            truth.keys().copied().collect::<BTreeSet<u64>>()
+        );
         // The figures a person reads.
         let rate = d["rate"].as_f64().unwrap();
         assert!(
@@ -1032,23 +1046,7 @@ mod national_layout {
 mod national_layout_fees {
     use super::*;
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            // splitmix64
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn chance(&mut self, per_mille: u64) -> bool {
-            self.below(1000) < per_mille
-        }
-    }
+    use super::national_layout::Rng;
 
     #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
     enum Defect {
@@ -1171,20 +1169,13 @@ mod national_layout_fees {
     fn national_layout_fee_lines_are_judged_exactly() {
         let n = 20_000;
         let (bytes, truth) = generate(n, 0xFEE_2301);
-        let w = Workdir::new();
-        w.write("data/fee.csv", &bytes);
-        let columns: String = HEADER
-            .split(',')
-            .map(|c| format!("\"{c}\" = \"{c}\"\n"))
-            .collect();
-        w.write(
-            "yibao.toml",
-            format!(
-                "[[areas]]\ncode = \"320900\"\nname = \"盐城市\"\n\n[code_sets]\nservice = \"x\"\n\n\
-                 [[datasets]]\nname = \"fee\"\nkind = \"fee-detail\"\npath = \"data/fee.csv\"\nencoding = \"gbk\"\nkey = [\"feedetl_sn\"]\n[datasets.columns]\n{columns}"
-            ),
+        let w = national_layout_workspace(
+            "data/fee.csv",
+            &bytes,
+            HEADER,
+            ("fee", "fee-detail", "feedetl_sn"),
+            ("service", "x", "samples/national/service_gbk.csv"),
         );
-        w.import_codes("service", "x", "samples/national/service_gbk.csv");
         let out = w.run(&["--json", "check"]);
         out.expect_code(0);
         let report = out.json();
@@ -1229,18 +1220,9 @@ mod national_layout_fees {
         let d = dataset(&report, "fee");
         assert_eq!(d["records"], records);
         assert_eq!(d["dirty"].as_u64(), Some(truth.len() as u64));
-        let run = std::fs::read_dir(w.path().join("out"))
-            .unwrap()
-            .flatten()
-            .next()
-            .unwrap()
-            .path();
-        let rejects = std::fs::read_to_string(run.join("rejects/fee.csv")).unwrap();
-        let rows: BTreeSet<u64> = rejects
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').nth(2).unwrap().parse::<u64>().unwrap())
-            .collect();
-        assert_eq!(rows, truth.keys().copied().collect::<BTreeSet<u64>>());
+        assert_eq!(
+            rejected(&w, "fee"),
+            truth.keys().copied().collect::<BTreeSet<u64>>()
+        );
     }
 }

@@ -133,6 +133,32 @@ impl Workdir {
     }
 }
 
+/// `[datasets.columns]` lines mapping each field of a comma-separated header onto itself: for
+/// files written in the national field names.
+pub fn identity_columns(header: &str) -> String {
+    header
+        .split(',')
+        .map(|c| format!("\"{c}\" = \"{c}\"\n"))
+        .collect()
+}
+
+/// The 1-based rows a run's `rejects/<dataset>.csv` names (its third column), failing rules
+/// other than the reader's warnings.
+pub fn rejected_rows(rejects: &Path) -> std::collections::BTreeSet<u64> {
+    let text = std::fs::read_to_string(rejects).unwrap();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let rules = f.get(3)?;
+            rules
+                .split(';')
+                .any(|r| !r.starts_with("read."))
+                .then(|| f[2].parse::<u64>().unwrap())
+        })
+        .collect()
+}
+
 /// A file of the repository (samples, fixtures).
 pub fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
