@@ -638,3 +638,23 @@ fn a_service_code_holds_its_price_spec_code() {
         .count();
     assert_eq!((national.len(), linked), (3_056, 2_978));
 }
+
+/// Issue 18 item 3: the Shaanxi 2021 price list is not a code table; `codes import` says what it
+/// is instead of only which headers it looked for.
+#[test]
+fn a_provincial_price_list_is_named_as_one() {
+    let Some(prices) = shared("national-codes/services/shaanxi-service-price-items-2021.tsv")
+    else {
+        return;
+    };
+    let w = common::Workdir::new();
+    let out = w.import_codes_from("service", "sx2021", &prices, false);
+    out.expect_code(2);
+    assert!(
+        out.stderr
+            .contains("this is a price list (编码, 计价单位, 最高限价)")
+            && out.stderr.contains("9-digit 全国医疗服务价格项目规范"),
+        "{}",
+        out.stderr
+    );
+}

@@ -182,7 +182,7 @@ pub enum TableError {
     #[error("{path}: no {family} table found: no row in the first {HEADER_SEARCH_ROWS} rows of {searched} has a code column and a name column")]
     #[diagnostic(
         code(yibao::codes::import::header),
-        help("a {family} table needs a code column headed one of: {code_headers}; and a name column headed one of: {name_headers}")
+        help("{looks_like}a {family} table needs a code column headed one of: {code_headers}; and a name column headed one of: {name_headers}")
     )]
     NoHeader {
         /// The file.
@@ -193,6 +193,8 @@ pub enum TableError {
         searched: String,
         /// Accepted code headers.
         code_headers: String,
+        /// What the file looks like instead, when yibao recognises it (with a trailing space).
+        looks_like: String,
         /// Accepted name headers.
         name_headers: String,
     },
@@ -479,6 +481,25 @@ fn read_csv(path: &Path, bytes: &[u8]) -> Result<Grid, TableError> {
     })
 }
 
+/// A sentence on what a file without a code table's header is, when its header says: a
+/// provincial price list (计价单位 and 最高限价 beside 编码) holds the 9-digit
+/// 全国医疗服务价格项目规范 codes and their prices, not the national 15-digit service codes.
+fn looks_like(grid: &Grid) -> String {
+    let price_list = grid.rows.iter().take(HEADER_SEARCH_ROWS).any(|cells| {
+        let names: Vec<String> = cells.iter().map(|c| headers::normalise(&c.text)).collect();
+        let has = |h: &str| names.iter().any(|n| n.contains(h));
+        has("编码") && has("计价单位") && (has("最高限价") || has("价格"))
+    });
+    if price_list {
+        "this is a price list (编码, 计价单位, 最高限价): its codes are the 9-digit 全国医疗服务价格项目规范 \
+         items, whose national 15-digit service codes hold them at digits 3–11 (`yibao codes explain`); \
+         a price list is not a code table to import. "
+            .to_string()
+    } else {
+        String::new()
+    }
+}
+
 struct Found {
     row_index: usize,
     columns: Columns,
@@ -512,6 +533,7 @@ fn find_header(family: Family, path: &Path, grid: &Grid) -> Result<Found, TableE
         },
         code_headers: headers::code_headers(family).join(", "),
         name_headers: headers::name_headers(family).join(", "),
+        looks_like: looks_like(grid),
     })
 }
 
