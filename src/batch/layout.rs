@@ -116,11 +116,6 @@ impl Layout {
             .chain(self.links.iter().copied())
             .collect()
     }
-
-    /// Fields yibao adds to the node's own.
-    pub fn links(&self) -> &'static [&'static str] {
-        self.links
-    }
 }
 
 /// What keeps a dataset from being batched as its node: mandatory fields it does not have (not
